@@ -1,0 +1,38 @@
+package bridge
+
+import "encoding/json"
+
+// MOSIP registration processes the mediator starts.
+const (
+	ProcessNew    = "CRVS_NEW"
+	ProcessDeath  = "CRVS_DEATH"
+	ProcessUpdate = "CRVS_UPDATE"
+)
+
+// Packet is what the mediator sends to MOSIP for one transaction: the
+// identity fields of the MOSIP ID schema and the packet's meta information.
+// It is decided at intake and stored with the transaction, so that a retry
+// sends exactly what was accepted.
+type Packet struct {
+	Process string `json:"process"`
+	// Fields are MOSIP ID schema fields. A JSON string is sent as it is; any
+	// other JSON value (a [{language,value}] list, an object) is sent as its
+	// JSON text, the convention of MOSIP's packet manager.
+	Fields map[string]json.RawMessage `json:"fields"`
+	// MetaInfo and Audit follow the same convention. Audit is sent as the
+	// single element of the packet's audits list.
+	MetaInfo map[string]json.RawMessage `json:"metaInfo,omitempty"`
+	Audit    map[string]json.RawMessage `json:"audit,omitempty"`
+	// SchemaJSON overrides the configured MOSIP ID schema when the sender
+	// supplied one.
+	SchemaJSON   string       `json:"schemaJson,omitempty"`
+	Notification Notification `json:"notification"`
+}
+
+// Notification is who MOSIP notifies about the registration (workflow
+// notificationInfo).
+type Notification struct {
+	Name  string `json:"recipientFullName,omitempty"`
+	Email string `json:"recipientEmail,omitempty"`
+	Phone string `json:"recipientPhone,omitempty"`
+}

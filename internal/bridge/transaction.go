@@ -1,0 +1,94 @@
+package bridge
+
+import (
+	"slices"
+	"time"
+)
+
+// State is where a transaction is in the pipeline. States are stored as text.
+type State string
+
+const (
+	// StateReceived: stored, not yet decided (intakes that store first).
+	StateReceived State = "RECEIVED"
+	// StateSkipped: the country rules said not to forward; OpenCRVS is being
+	// told to register the record without a national ID.
+	StateSkipped State = "SKIPPED"
+	// StateQueued: accepted, waiting to be submitted to MOSIP.
+	StateQueued State = "QUEUED"
+	// StateSubmitted: MOSIP accepted the packet and started its workflow.
+	StateSubmitted State = "SUBMITTED"
+	// StateIssued: MOSIP finished (for a birth: issued the credential with the
+	// UIN/VID); OpenCRVS is being told.
+	StateIssued State = "ISSUED"
+	// StateConfirmed: OpenCRVS registered the record. Final.
+	StateConfirmed State = "CONFIRMED"
+	// StateRejectedByMOSIP: MOSIP refused the record; OpenCRVS is being told.
+	StateRejectedByMOSIP State = "REJECTED_BY_MOSIP"
+	// StateReported: OpenCRVS was told why MOSIP refused the record. Final.
+	StateReported State = "REPORTED"
+	// StateDead: retries exhausted; waits for an operator.
+	StateDead State = "DEAD"
+)
+
+// States lists every state, in pipeline order.
+var States = []State{
+	StateReceived, StateSkipped, StateQueued, StateSubmitted, StateIssued,
+	StateConfirmed, StateRejectedByMOSIP, StateReported, StateDead,
+}
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool { return slices.Contains(States, s) }
+
+// Final reports whether nothing more will happen to a transaction in s
+// without an operator.
+func (s State) Final() bool {
+	return s == StateConfirmed || s == StateReported || s == StateDead
+}
+
+// Transaction carries one record through MOSIP and back to OpenCRVS.
+type Transaction struct {
+	// ID is the MOSIP application id (AID): the registration id of the
+	// packet, which MOSIP echoes in the credential.
+	ID      string
+	Kind    EventKind
+	Version OpenCRVSVersion
+	Intake  Intake
+	// RecordID is the OpenCRVS record the feedback goes to.
+	RecordID           string
+	TrackingID         string
+	RegistrationNumber string
+	State              State
+	// Token is the OpenCRVS bearer token that authorises feedback on the
+	// record. Secret: never logged, never shown.
+	Token  string
+	Packet Packet
+	// SkipReason says why the rules did not forward the record.
+	SkipReason string
+	Attempts   int
+	LastError  string
+	// UIN and VID are known once MOSIP issued them.
+	UIN       string
+	VID       string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// NationalID is the identifier OpenCRVS stores for the person: the VID when
+// MOSIP issued one (the UIN stays private to MOSIP), else the UIN.
+func (t *Transaction) NationalID() string {
+	if t.VID != "" {
+		return t.VID
+	}
+	return t.UIN
+}
+
+// Event is one entry of a transaction's append-only log.
+type Event struct {
+	TransactionID string
+	At            time.Time
+	From          State
+	To            State
+	Reason        string
+	Attempt       int
+}

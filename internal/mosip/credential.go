@@ -1,0 +1,66 @@
+package mosip
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Credential is what the mediator needs from a decrypted credential.
+type Credential struct {
+	// RegistrationID is the AID the credential was issued for: the last path
+	// segment of credentialSubject.id (MOSIP puts the bare RID there; W3C
+	// style credentials a URL ending in it).
+	RegistrationID string
+	UIN            string
+	VID            string
+}
+
+// ParseCredential reads a decrypted credential. Subject values may be
+// strings or numbers; both MOSIP's formatted credential
+// ({credentialSubject:{id, UIN, VID, ...}}) and the W3C verifiable credential
+// ({credentialSubject:{id:"http://.../credentials/<rid>", VID, ...}}) are
+// understood. A death credential may carry no UIN or VID.
+func ParseCredential(plain []byte) (*Credential, error) {
+	var vc struct {
+		CredentialSubject map[string]json.RawMessage `json:"credentialSubject"`
+	}
+	if err := json.Unmarshal(plain, &vc); err != nil {
+		return nil, fmt.Errorf("mosip: credential is not JSON: %w", err)
+	}
+	if vc.CredentialSubject == nil {
+		return nil, fmt.Errorf("mosip: credential has no credentialSubject")
+	}
+	c := &Credential{
+		UIN: scalar(vc.CredentialSubject["UIN"]),
+		VID: scalar(vc.CredentialSubject["VID"]),
+	}
+	if c.VID == "" {
+		c.VID = scalar(vc.CredentialSubject["vid"])
+	}
+	id := strings.TrimRight(scalar(vc.CredentialSubject["id"]), "/")
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		id = id[i+1:]
+	}
+	if id == "" {
+		return nil, fmt.Errorf("mosip: credentialSubject has no id")
+	}
+	c.RegistrationID = id
+	return c, nil
+}
+
+// scalar returns a JSON string or number as text, "" for anything else.
+func scalar(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
