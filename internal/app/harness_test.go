@@ -1,0 +1,344 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"opencrvs-mosip/internal/mosip"
+	"opencrvs-mosip/internal/sim/mosipsim"
+	"opencrvs-mosip/internal/sim/opencrvssim"
+)
+
+// system is the real mediator with both simulators, on 127.0.0.1 ports
+// chosen by the kernel.
+type system struct {
+	t           *testing.T
+	mediator    *Mediator
+	mediatorURL string
+	mosip       *mosipsim.Sim
+	mosipURL    string
+	opencrvs    *opencrvssim.Sim
+	opencrvsURL string
+	partner     *mosip.KeyPair
+	cfg         Config
+	log         *slog.Logger
+	cancel      context.CancelFunc
+	done        chan error
+	stop        func()
+}
+
+type systemOptions struct {
+	retryBase, retryMax time.Duration
+	retryAttempts       int
+	callTimeout         time.Duration
+	mosip               func(*mosipsim.Config)
+	config              func(*Config)
+}
+
+func startSystem(t *testing.T, opts systemOptions) *system {
+	t.Helper()
+	log := testLogger(t)
+	partner := mustPartner(t)
+	dir := t.TempDir()
+	p12, err := mosip.EncodePKCS12(partner, "test-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12Path := filepath.Join(dir, "partner.p12")
+	if err := os.WriteFile(p12Path, p12, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	simCfg := mosipsim.Config{Logger: log.With("component", "mosip-sim"), PartnerCert: partner.Cert, DeliveryRetryBase: 10 * time.Millisecond}
+	if opts.mosip != nil {
+		opts.mosip(&simCfg)
+	}
+	mosipSim, err := mosipsim.New(simCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mosipSrv := httptest.NewServer(mosipSim)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mediatorURL := "http://" + ln.Addr().String()
+	opencrvsSim, err := opencrvssim.New(opencrvssim.Config{Logger: log.With("component", "opencrvs-sim"), MediatorURL: mediatorURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opencrvsSrv := httptest.NewServer(opencrvsSim)
+
+	cfg := Config{
+		Addr:               ln.Addr().String(),
+		DatabasePath:       filepath.Join(dir, "mediator.sqlite"),
+		Synchronous:        "NORMAL",
+		AutoMigrate:        true,
+		OpenCRVSPublicKey:  opencrvsSrv.URL + "/.well-known",
+		OpenCRVSGraphQL:    opencrvsSrv.URL + "/graphql",
+		MOSIPAuthURL:       mosipSrv.URL + "/v1/authmanager/authenticate/clientidsecretkey",
+		MOSIPAppID:         "regproc",
+		PacketClientID:     "mosip-regproc-client",
+		PacketSecret:       "abcdeABCDE123456",
+		WebSubClientID:     "mosip-websub-client",
+		WebSubClientSecret: "abcdeABCDE123456",
+		CreatePacketURL:    mosipSrv.URL + "/commons/v1/packetmanager/createPacket",
+		WorkflowURL:        mosipSrv.URL + "/registrationprocessor/v1/workflowmanager/workflowinstance",
+		StatusURL:          mosipSrv.URL + "/registrationprocessor/v1/registrationstatus/search",
+		CentreID:           "10001",
+		MachineID:          "10004",
+		PacketSource:       "OPENCRVS",
+		SchemaVersion:      "0.100",
+		AIDFormat:          "rid",
+		AIDPrefix:          "10001",
+		HubURL:             mosipSrv.URL + "/websub/hub",
+		Topic:              "CREDENTIAL_ISSUED",
+		CallbackURL:        mediatorURL + "/websub/callback",
+		WebSubSecret:       "test-websub-secret",
+		RenewInterval:      time.Hour,
+		P12Path:            p12Path,
+		P12Password:        "test-password",
+		MaxBodyBytes:       1 << 20,
+		CallTimeout:        cmpDur(opts.callTimeout, 5*time.Second),
+		RetryBase:          cmpDur(opts.retryBase, 10*time.Millisecond),
+		RetryMax:           cmpDur(opts.retryMax, 100*time.Millisecond),
+		RetryAttempts:      cmpInt(opts.retryAttempts, 50),
+		SubmitWorkers:      16,
+		FeedbackWorkers:    16,
+		ShutdownTimeout:    10 * time.Second,
+		FetchPollInterval:  50 * time.Millisecond,
+	}
+	if opts.config != nil {
+		opts.config(&cfg)
+	}
+	m, err := New(t.Context(), cfg, log.With("component", "mediator"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &system{
+		t: t, mediator: m, mediatorURL: mediatorURL,
+		mosip: mosipSim, mosipURL: mosipSrv.URL,
+		opencrvs: opencrvsSim, opencrvsURL: opencrvsSrv.URL,
+		partner: partner, cfg: cfg, log: log,
+	}
+	s.run(ln)
+	stopped := false
+	s.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		s.stopMediator(t)
+		opencrvsSrv.Close()
+		opencrvsSim.Close()
+		mosipSrv.Close()
+		mosipSim.Close()
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *system) run(ln net.Listener) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.done = cancel, make(chan error, 1)
+	go func() { s.done <- s.mediator.Run(ctx, ln) }()
+}
+
+func (s *system) stopMediator(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("mediator stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("mediator did not stop within 30s")
+	}
+}
+
+// restartMediator stops the mediator and starts a new one on the same
+// database and address, as after a reboot.
+func (s *system) restartMediator(t *testing.T) {
+	t.Helper()
+	s.stopMediator(t)
+	var ln net.Listener
+	var err error
+	for range 50 { // the address was just released; take it back
+		if ln, err = net.Listen("tcp", s.cfg.Addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(t.Context(), s.cfg, s.log.With("component", "mediator"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mediator = m
+	s.run(ln)
+}
+
+func cmpDur(a, b time.Duration) time.Duration {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+func cmpInt(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() && os.Getenv("E2E_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func mustPartner(t testing.TB) *mosip.KeyPair {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "e2e partner"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &mosip.KeyPair{Key: key, Cert: cert}
+}
+
+// do sends a JSON request and decodes a JSON answer into out (if not nil).
+func do(t testing.TB, method, url string, header http.Header, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if rd != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: answer %d is not JSON: %v: %s", method, url, resp.StatusCode, err, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+// simRecord is the OpenCRVS simulator's view of a record.
+type simRecord struct {
+	ID                 string  `json:"id"`
+	TrackingID         string  `json:"trackingId"`
+	Kind               string  `json:"kind"`
+	Status             string  `json:"status"`
+	NationalID         *string `json:"nationalId"`
+	RegistrationNumber *string `json:"registrationNumber"`
+	Reason             *string `json:"reason"`
+	Confirmations      int     `json:"confirmations"`
+	Rejections         int     `json:"rejections"`
+	MediatorStatus     int     `json:"mediatorStatus"`
+}
+
+// sendRecord asks the OpenCRVS simulator to send a record to the mediator.
+func (s *system) sendRecord(t testing.TB, req map[string]any) simRecord {
+	t.Helper()
+	var rec simRecord
+	if st := do(t, "POST", s.opencrvsURL+"/sim/records", nil, req, &rec); st/100 != 2 {
+		t.Fatalf("POST /sim/records %v: status %d", req, st)
+	}
+	return rec
+}
+
+// waitRecord waits until the record is no longer waiting (bounded).
+func (s *system) waitRecord(t testing.TB, id string) simRecord {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var rec simRecord
+		if st := do(t, "GET", s.opencrvsURL+"/sim/records/"+id+"?wait=10s", nil, nil, &rec); st != http.StatusOK {
+			t.Fatalf("GET /sim/records/%s: status %d", id, st)
+		}
+		if rec.Status != "waiting" {
+			return rec
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("record %s still waiting after 60s", id)
+		}
+	}
+}
+
+func (s *system) token(t testing.TB, recordID string, ttl time.Duration) string {
+	t.Helper()
+	tok, err := s.opencrvs.RecordToken(recordID, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func bearer(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
+}
+
+func mustRead(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

@@ -1,0 +1,239 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"opencrvs-mosip/internal/app"
+	"opencrvs-mosip/internal/mosip"
+	"opencrvs-mosip/internal/sim/mosipsim"
+	"opencrvs-mosip/internal/sim/opencrvssim"
+	"opencrvs-mosip/internal/telemetry"
+)
+
+// Development credentials shared by the mediator and the simulators in dev.
+const (
+	devPacketClient = "mosip-regproc-client"
+	devWebSubClient = "mosip-websub-client"
+	devClientSecret = "abcdeABCDE123456"
+	devWebSubSecret = "mosip-websub-secret"
+	devP12Password  = "opencrvs-mosip-dev"
+	devPartnerP12   = "partner.p12"
+	devDatabaseFile = "opencrvs-mosip.sqlite"
+)
+
+func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
+	fs := flags("dev", "dev [flags]", stderr)
+	mediatorAddr := fs.String("mediator-addr", "127.0.0.1:2024", "mediator listen address (port 0: any free port)")
+	mosipAddr := fs.String("mosip-addr", "127.0.0.1:20240", "MOSIP simulator listen address")
+	opencrvsAddr := fs.String("opencrvs-addr", "127.0.0.1:7070", "OpenCRVS simulator listen address")
+	dataDir := fs.String("data", "data", "directory for the database and the development partner key")
+	stageDelay := fs.Duration("stage-delay", 0, "MOSIP simulator: pause between registration processor stages")
+	logLevel := fs.String("log-level", firstNonEmpty(env("LOG_LEVEL"), "info"), "debug, info, warn or error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := telemetry.NewLogger(stderr, *logLevel, "text")
+	if err != nil {
+		return err
+	}
+	partner, p12Path, err := devPartnerKey(*dataDir)
+	if err != nil {
+		return err
+	}
+
+	// Listen first, so that every URL is known before anything is wired
+	// (port 0 picks a free port).
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, addr := range []string{*mediatorAddr, *mosipAddr, *opencrvsAddr} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("listen on %s: %w (choose another port with the -*-addr flags)", addr, err)
+		}
+		lns = append(lns, ln)
+	}
+	mediatorURL, mosipURL, opencrvsURL := baseURL(lns[0]), baseURL(lns[1]), baseURL(lns[2])
+
+	mosipSim, err := mosipsim.New(mosipsim.Config{
+		Logger:      log.With("component", "mosip-sim"),
+		PartnerCert: partner.Cert,
+		StageDelay:  *stageDelay,
+	})
+	if err != nil {
+		closeAll()
+		return err
+	}
+	defer mosipSim.Close()
+	opencrvsSim, err := opencrvssim.New(opencrvssim.Config{
+		Logger:      log.With("component", "opencrvs-sim"),
+		MediatorURL: mediatorURL,
+	})
+	if err != nil {
+		closeAll()
+		return err
+	}
+	defer opencrvsSim.Close()
+
+	cfg, err := app.LoadConfig(devEnv(env, map[string]string{
+		"PORT":                            strconv.Itoa(lns[0].Addr().(*net.TCPAddr).Port),
+		"SQLITE_DATABASE_PATH":            filepath.Join(*dataDir, devDatabaseFile),
+		"OPENCRVS_PUBLIC_KEY_URL":         opencrvsURL + "/.well-known",
+		"OPENCRVS_GRAPHQL_GATEWAY_URL":    opencrvsURL + "/graphql",
+		"MOSIP_AUTH_URL":                  mosipURL + "/v1/authmanager/authenticate/clientidsecretkey",
+		"MOSIP_PACKET_AUTH_CLIENT_ID":     devPacketClient,
+		"MOSIP_PACKET_AUTH_CLIENT_SECRET": devClientSecret,
+		"MOSIP_WEBSUB_AUTH_CLIENT_ID":     devWebSubClient,
+		"MOSIP_WEBSUB_AUTH_CLIENT_SECRET": devClientSecret,
+		"MOSIP_CREATE_PACKET_URL":         mosipURL + "/commons/v1/packetmanager/createPacket",
+		"MOSIP_PROCESS_PACKET_URL":        mosipURL + "/registrationprocessor/v1/workflowmanager/workflowinstance",
+		"MOSIP_WEBSUB_HUB_URL":            mosipURL + "/websub/hub",
+		"MOSIP_WEBSUB_CALLBACK_URL":       mediatorURL + "/websub/callback",
+		"MOSIP_WEBSUB_SECRET":             devWebSubSecret,
+		"DECRYPT_P12_FILE_PATH":           p12Path,
+		"DECRYPT_P12_FILE_PASSWORD":       devP12Password,
+		"LOG_LEVEL":                       *logLevel,
+		"LOG_FORMAT":                      "text",
+		"SHUTDOWN_TIMEOUT":                "10s",
+	}))
+	if err != nil {
+		closeAll()
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	cfg.Addr = lns[0].Addr().String()
+	mediator, err := app.New(ctx, cfg, log.With("component", "mediator"))
+	if err != nil {
+		closeAll()
+		return err
+	}
+
+	fmt.Fprintf(stdout, `opencrvs-mosip dev: the mediator and both simulators are running.
+  mediator            %s
+  MOSIP simulator     %s
+  OpenCRVS simulator  %s
+  data                %s
+Register a birth:  curl -s -X POST %s/sim/records -d '{"kind":"birth"}'
+Then see it:       curl -s %s/sim/records/<id>?wait=10s
+Stop with Ctrl-C.
+`, mediatorURL, mosipURL, opencrvsURL, *dataDir, opencrvsURL, opencrvsURL)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for i, h := range map[int]http.Handler{1: mosipSim, 2: opencrvsSim} {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		ln := lns[i]
+		wg.Go(func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+			}
+		})
+		wg.Go(func() {
+			<-ctx.Done()
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			srv.Shutdown(shutdownCtx)
+		})
+	}
+	mediatorErr := mediator.Run(ctx, lns[0])
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		mediatorErr = errors.Join(mediatorErr, err)
+	}
+	return mediatorErr
+}
+
+// devEnv is the development configuration: values given in the real
+// environment win, so that any setting can be tried in dev.
+func devEnv(env Env, defaults map[string]string) Env {
+	return func(name string) string {
+		if v := env(name); v != "" && name != "PORT" {
+			return v
+		}
+		return defaults[name]
+	}
+}
+
+func baseURL(ln net.Listener) string {
+	addr := ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+}
+
+// devPartnerKey returns the development partner key pair in dataDir,
+// making it on first use. MOSIP's simulator encrypts credentials to its
+// certificate; the mediator decrypts them with the keystore, as in
+// production.
+func devPartnerKey(dataDir string) (*mosip.KeyPair, string, error) {
+	path := filepath.Join(dataDir, devPartnerP12)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		kp, err := mosip.ParsePKCS12(data, devP12Password)
+		if err != nil {
+			return nil, "", fmt.Errorf("development keystore %s: %w (delete it to make a new one)", path, err)
+		}
+		return kp, path, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, "", err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, "", err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return nil, "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "opencrvs-mosip development partner", Organization: []string{"opencrvs-mosip dev"}},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().AddDate(10, 0, 0),
+		KeyUsage:     x509.KeyUsageKeyEncipherment | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, "", err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, "", err
+	}
+	kp := &mosip.KeyPair{Key: key, Cert: cert}
+	p12, err := mosip.EncodePKCS12(kp, devP12Password)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(path, p12, 0o600); err != nil {
+		return nil, "", err
+	}
+	return kp, path, nil
+}

@@ -1,0 +1,144 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"opencrvs-mosip/internal/bridge"
+	"opencrvs-mosip/internal/opencrvs"
+	"opencrvs-mosip/internal/store"
+)
+
+// NationalIDType is the OpenCRVS identifier type the national id is
+// confirmed with.
+const NationalIDType = "NATIONAL_ID"
+
+// ConfirmArgs confirms a record in OpenCRVS: with the national id MOSIP
+// issued, or without one when the rules did not forward the record.
+type ConfirmArgs struct {
+	TransactionID string `json:"transaction_id"`
+}
+
+func (ConfirmArgs) Kind() string { return "confirm" }
+
+type confirmWorker struct {
+	river.WorkerDefaults[ConfirmArgs]
+	r *Runner
+}
+
+func (w *confirmWorker) NextRetry(job *river.Job[ConfirmArgs]) time.Time {
+	return w.r.cfg.Retry.next(job.Attempt, w.r.cfg.Now())
+}
+
+var confirmable = []bridge.State{bridge.StateIssued, bridge.StateSkipped, bridge.StateDead}
+
+func (w *confirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) error {
+	r := w.r
+	tr, ok, err := r.load(ctx, job.Args.TransactionID, bridge.StateIssued, bridge.StateSkipped)
+	if !ok {
+		return err
+	}
+	if err := r.checkToken(tr); err != nil {
+		return r.failure(ctx, tr.ID, confirmable, job.Attempt, job.MaxAttempts, false, err)
+	}
+	var ids []opencrvs.Identifier
+	if nid := tr.NationalID(); nid != "" {
+		ids = []opencrvs.Identifier{{Type: NationalIDType, Value: nid}}
+	}
+	callCtx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
+	defer cancel()
+	err = r.cfg.OpenCRVS.ConfirmRegistration(callCtx, tr.Token, tr.RecordID, tr.RegistrationNumber, ids)
+	reason := "OpenCRVS registered the record"
+	switch {
+	case err == nil:
+	case opencrvs.IsAlreadyDone(err):
+		reason = "OpenCRVS had already registered the record"
+	default:
+		return r.failure(ctx, tr.ID, confirmable, job.Attempt, job.MaxAttempts, opencrvs.IsTransient(err), fmt.Errorf("confirm registration: %w", err))
+	}
+	if tr.State == bridge.StateSkipped {
+		reason += " without a national ID (not forwarded to MOSIP)"
+	}
+	_, err = r.cfg.Store.Transition(ctx, tr.ID, store.Change{
+		From: confirmable, To: bridge.StateConfirmed, Attempt: job.Attempt, Reason: reason, ClearToken: true,
+	})
+	return err
+}
+
+// RejectArgs tells OpenCRVS that MOSIP refused a record, and why.
+type RejectArgs struct {
+	TransactionID string `json:"transaction_id"`
+}
+
+func (RejectArgs) Kind() string { return "reject" }
+
+type rejectWorker struct {
+	river.WorkerDefaults[RejectArgs]
+	r *Runner
+}
+
+func (w *rejectWorker) NextRetry(job *river.Job[RejectArgs]) time.Time {
+	return w.r.cfg.Retry.next(job.Attempt, w.r.cfg.Now())
+}
+
+// RejectReason is the OpenCRVS rejection reason code used for MOSIP
+// refusals; the comment carries MOSIP's explanation.
+const RejectReason = "other"
+
+var rejectable = []bridge.State{bridge.StateRejectedByMOSIP, bridge.StateDead}
+
+func (w *rejectWorker) Work(ctx context.Context, job *river.Job[RejectArgs]) error {
+	r := w.r
+	tr, ok, err := r.load(ctx, job.Args.TransactionID, bridge.StateRejectedByMOSIP)
+	if !ok {
+		return err
+	}
+	if err := r.checkToken(tr); err != nil {
+		return r.failure(ctx, tr.ID, rejectable, job.Attempt, job.MaxAttempts, false, err)
+	}
+	comment := "The national ID system (MOSIP) did not accept this record: " + tr.LastError
+	callCtx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
+	defer cancel()
+	err = r.cfg.OpenCRVS.RejectRegistration(callCtx, tr.Token, tr.RecordID, RejectReason, comment)
+	if err != nil && !opencrvs.IsAlreadyDone(err) {
+		return r.failure(ctx, tr.ID, rejectable, job.Attempt, job.MaxAttempts, opencrvs.IsTransient(err), fmt.Errorf("reject registration: %w", err))
+	}
+	_, err = r.cfg.Store.Transition(ctx, tr.ID, store.Change{
+		From: rejectable, To: bridge.StateReported, Attempt: job.Attempt,
+		Reason: "OpenCRVS was told why MOSIP refused the record", ClearToken: true,
+	})
+	return err
+}
+
+// load reads a transaction for a job and says whether the job has work:
+// the transaction is in one of states (or DEAD, when an operator retries).
+func (r *Runner) load(ctx context.Context, id string, states ...bridge.State) (*bridge.Transaction, bool, error) {
+	tr, err := r.cfg.Store.Transaction(ctx, id)
+	if bridge.ErrorCodeOf(err) == bridge.ENotFound {
+		return nil, false, river.JobCancel(err)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	for _, s := range append(states, bridge.StateDead) {
+		if tr.State == s {
+			return tr, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// checkToken refuses to call OpenCRVS with a token that is gone or expired:
+// OpenCRVS would answer 401 forever.
+func (r *Runner) checkToken(tr *bridge.Transaction) error {
+	if tr.Token == "" {
+		return bridge.Errorf(bridge.EConflict, "no OpenCRVS token is kept for this record")
+	}
+	if exp, ok := tokenExpiry(tr.Token); ok && !r.cfg.Now().Before(exp) {
+		return bridge.Errorf(bridge.EConflict, "the OpenCRVS record token expired at %s before the record could be completed: send the record again from OpenCRVS (its new token replaces the old one), then retry", exp.UTC().Format(time.RFC3339))
+	}
+	return nil
+}

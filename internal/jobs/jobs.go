@@ -1,0 +1,205 @@
+// Package jobs runs the mediator's outbound work as River jobs in the
+// store's database: submitting packets to MOSIP, confirming or rejecting
+// records in OpenCRVS, and keeping the WebSub subscription alive.
+//
+// A job is inserted in the same database transaction as the state change
+// that implies it, so a crash can never leave a transaction waiting for a
+// job that does not exist. Every job is idempotent: running it again after a
+// crash finds the transaction already moved on, or repeats a call that MOSIP
+// and OpenCRVS treat as done (same packet id, workflow already present,
+// record already registered).
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"opencrvs-mosip/internal/bridge"
+	"opencrvs-mosip/internal/mosip"
+	"opencrvs-mosip/internal/opencrvs"
+	"opencrvs-mosip/internal/store"
+	"opencrvs-mosip/internal/websub"
+)
+
+// Queues.
+const (
+	QueueSubmit      = "submit"      // calls to MOSIP
+	QueueFeedback    = "feedback"    // calls to OpenCRVS
+	QueueMaintenance = "maintenance" // subscriptions, housekeeping
+)
+
+// PacketConfig is what every packet sent to MOSIP shares.
+type PacketConfig struct {
+	Source        string // createPacket source, e.g. OPENCRVS or CRVS1
+	SchemaVersion string // e.g. 0.100
+	RefID         string // <centre id>_<machine id>
+	SchemaJSON    string // the MOSIP ID schema, unless the packet brings its own
+}
+
+// Config wires the jobs.
+type Config struct {
+	Store      *store.Store
+	MOSIP      *mosip.Client
+	OpenCRVS   *opencrvs.GraphQLClient
+	Subscriber *websub.Subscriber // nil: no WebSub subscription job
+	Packet     PacketConfig
+	Retry      RetryPolicy
+	// CallTimeout bounds each call to MOSIP or OpenCRVS.
+	CallTimeout time.Duration
+	// SubmitWorkers and FeedbackWorkers are how many jobs of each queue run
+	// at once.
+	SubmitWorkers, FeedbackWorkers int
+	// RenewInterval is how often the WebSub subscription is made again.
+	RenewInterval time.Duration
+	// FetchPollInterval is how often idle queues look for due jobs (retries);
+	// new jobs wake them at once.
+	FetchPollInterval time.Duration
+	Logger            *slog.Logger
+	Now               func() time.Time
+}
+
+// Runner owns the River client.
+type Runner struct {
+	cfg    Config
+	client *river.Client[*sql.Tx]
+	log    *slog.Logger
+}
+
+// New builds the runner; Start starts working.
+func New(cfg Config) (*Runner, error) {
+	if cfg.Retry.MaxAttempts <= 0 {
+		cfg.Retry = DefaultRetryPolicy
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	r := &Runner{cfg: cfg, log: cfg.Logger}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &submitWorker{r: r})
+	river.AddWorker(workers, &confirmWorker{r: r})
+	river.AddWorker(workers, &rejectWorker{r: r})
+	var periodic []*river.PeriodicJob
+	if cfg.Subscriber != nil {
+		river.AddWorker(workers, &subscribeWorker{r: r})
+		interval := cfg.RenewInterval
+		if interval <= 0 {
+			interval = 12 * time.Hour
+		}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(interval),
+			func() (river.JobArgs, *river.InsertOpts) { return SubscribeArgs{}, r.opts(QueueMaintenance) },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: "websub_subscribe"}))
+	}
+	client, err := river.NewClient(cfg.Store.RiverDriver(), &river.Config{
+		Queues: map[string]river.QueueConfig{
+			QueueSubmit:      {MaxWorkers: max(1, cfg.SubmitWorkers)},
+			QueueFeedback:    {MaxWorkers: max(1, cfg.FeedbackWorkers)},
+			QueueMaintenance: {MaxWorkers: 1},
+		},
+		Workers:           workers,
+		PeriodicJobs:      periodic,
+		FetchCooldown:     time.Millisecond,
+		FetchPollInterval: max(time.Millisecond, cmpDuration(cfg.FetchPollInterval, 500*time.Millisecond)),
+		JobTimeout:        4 * cfg.CallTimeout,
+		// After a crash, jobs left "running" are picked up again this long
+		// after they started (River's default is an hour).
+		RescueStuckJobsAfter: 4*cfg.CallTimeout + time.Minute,
+		MaxAttempts:          cfg.Retry.MaxAttempts,
+		Logger:               cfg.Logger.With("component", "river"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	r.client = client
+	return r, nil
+}
+
+// Start starts working jobs until Stop.
+func (r *Runner) Start(ctx context.Context) error {
+	return r.client.Start(ctx)
+}
+
+// Stop lets running jobs finish (within ctx) and stops.
+func (r *Runner) Stop(ctx context.Context) error {
+	return r.client.Stop(ctx)
+}
+
+// StopAndCancel cancels running jobs and stops. A cancelled job runs again
+// at the next start: every job is idempotent.
+func (r *Runner) StopAndCancel(ctx context.Context) error {
+	return r.client.StopAndCancel(ctx)
+}
+
+func (r *Runner) opts(queue string) *river.InsertOpts {
+	return &river.InsertOpts{
+		Queue:       queue,
+		MaxAttempts: r.cfg.Retry.MaxAttempts,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true},
+	}
+}
+
+func (r *Runner) insert(ctx context.Context, tx *store.Tx, args river.JobArgs, queue string) error {
+	if _, err := r.client.InsertTx(ctx, tx.SQL(), args, r.opts(queue)); err != nil {
+		return &bridge.Error{Code: bridge.EUnavailable, Message: "the job queue is not available", Err: fmt.Errorf("jobs: enqueue %s: %w", args.Kind(), err)}
+	}
+	tx.AfterCommit(func() { r.cfg.Store.NotifyQueue(queue) })
+	return nil
+}
+
+// EnqueueSubmit schedules sending transaction id's packet to MOSIP.
+func (r *Runner) EnqueueSubmit(ctx context.Context, tx *store.Tx, id string) error {
+	return r.insert(ctx, tx, SubmitArgs{TransactionID: id}, QueueSubmit)
+}
+
+// EnqueueConfirm schedules confirming transaction id's record in OpenCRVS.
+func (r *Runner) EnqueueConfirm(ctx context.Context, tx *store.Tx, id string) error {
+	return r.insert(ctx, tx, ConfirmArgs{TransactionID: id}, QueueFeedback)
+}
+
+// EnqueueReject schedules telling OpenCRVS that MOSIP refused transaction id.
+func (r *Runner) EnqueueReject(ctx context.Context, tx *store.Tx, id string) error {
+	return r.insert(ctx, tx, RejectArgs{TransactionID: id}, QueueFeedback)
+}
+
+// failure decides what a failed attempt means for a transaction: retry
+// later (the error is returned to River), or give up now. A transient
+// failure on the last attempt makes the transaction DEAD.
+func (r *Runner) failure(ctx context.Context, id string, from []bridge.State, attempt, maxAttempts int, transient bool, err error) error {
+	msg := err.Error()
+	if transient && attempt < maxAttempts {
+		if nerr := r.cfg.Store.NoteAttempt(ctx, id, attempt, msg); nerr != nil {
+			r.log.Warn("cannot record failed attempt", "transaction_id", id, "err", nerr)
+		}
+		return err
+	}
+	reason := "retries exhausted"
+	if !transient {
+		reason = "failed for a reason retrying cannot fix"
+	}
+	_, terr := r.cfg.Store.Transition(ctx, id, store.Change{From: from, To: bridge.StateDead, Reason: reason, Attempt: attempt, LastError: &msg})
+	if terr != nil {
+		// The database is down: come back without spending an attempt, so
+		// the transaction is never left without a job.
+		r.log.Warn("cannot mark transaction dead; will try again", "transaction_id", id, "err", terr)
+		return river.JobSnooze(r.cfg.Retry.Delay(attempt))
+	}
+	r.log.Error("transaction dead", "transaction_id", id, "attempt", attempt, "reason", reason, "err", msg)
+	return river.JobCancel(err)
+}
+
+func cmpDuration(a, b time.Duration) time.Duration {
+	if a > 0 {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,443 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/go-cmp/cmp"
+
+	"opencrvs-mosip/internal/opencrvs"
+	"opencrvs-mosip/internal/sim/opencrvssim"
+)
+
+var testKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+func TestPercentilesOf(t *testing.T) {
+	t.Parallel()
+	msList := func(vals ...int) []time.Duration {
+		var out []time.Duration
+		for _, v := range vals {
+			out = append(out, time.Duration(v)*time.Millisecond)
+		}
+		return out
+	}
+	var oneToHundred []int
+	for i := 100; i >= 1; i-- {
+		oneToHundred = append(oneToHundred, i)
+	}
+	tests := []struct {
+		name    string
+		samples []time.Duration
+		want    Percentiles
+	}{
+		{"empty", nil, Percentiles{}},
+		{"one", msList(7), Percentiles{7, 7, 7, 7}},
+		{"1..100 reversed", msList(oneToHundred...), Percentiles{50, 95, 99, 100}},
+		{"five unsorted with a repeat", msList(5, 1, 3, 3, 4), Percentiles{3, 5, 5, 5}},
+		{"ten", msList(10, 20, 30, 40, 50, 60, 70, 80, 90, 1000), Percentiles{50, 1000, 1000, 1000}},
+		{"sub-millisecond", []time.Duration{1500 * time.Microsecond, 250 * time.Microsecond}, Percentiles{0.25, 1.5, 1.5, 1.5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			before := slices.Clone(tt.samples)
+			if diff := cmp.Diff(tt.want, PercentilesOf(tt.samples)); diff != "" {
+				t.Errorf("PercentilesOf (-want +got):\n%s", diff)
+			}
+			if !slices.Equal(before, tt.samples) {
+				t.Error("PercentilesOf modified its input")
+			}
+		})
+	}
+}
+
+func TestCauseKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ reason, want string }{
+		{"REG_NUMBER_GENERATION_FAILED", "reg_number_generation_failed"},
+		{"duplicate", "duplicate"},
+		{"MOSIP rejected packet 10001234567890: RPR-WIS-001", "mosip_rejected_packet_rpr_wis_001"},
+		{"record 3fa85f64-5717-4562-b3fc-2c963f66afa6 failed", "record_b3fc_failed"},
+		{"", "rejected"},
+		{"!!!", "rejected"},
+		{strings.Repeat("a", 100), strings.Repeat("a", 48)},
+		{"one two three four five six seven eight nine ten eleven twelve", "one_two_three_four_five_six_seven_eight_nine_ten"},
+	}
+	for _, tt := range tests {
+		if got := CauseKey(tt.reason); got != tt.want {
+			t.Errorf("CauseKey(%q) = %q, want %q", tt.reason, got, tt.want)
+		}
+		if got := CauseKey(tt.reason); len(got) > maxCauseLen {
+			t.Errorf("CauseKey(%q) is %d bytes long", tt.reason, len(got))
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	t.Parallel()
+	tests := []Config{
+		{},
+		{OpenCRVSURL: "localhost:7070"},
+		{OpenCRVSURL: "http://127.0.0.1:1", Records: -1},
+		{OpenCRVSURL: "http://127.0.0.1:1", Concurrency: -2},
+		{OpenCRVSURL: "http://127.0.0.1:1", Concurrency: 100000},
+		{OpenCRVSURL: "http://127.0.0.1:1", Kind: "marriage"},
+		{OpenCRVSURL: "http://127.0.0.1:1", Mode: "xml"},
+		{OpenCRVSURL: "http://127.0.0.1:1", Timeout: -time.Second},
+	}
+	for _, cfg := range tests {
+		if res, err := Run(context.Background(), cfg); err == nil || res != nil {
+			t.Errorf("Run(%+v) = %v, %v; want a configuration error", cfg, res, err)
+		}
+	}
+}
+
+func TestMixedAlternates(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Kind: "mixed", Mode: "mixed"}
+	var got []string
+	for i := range 4 {
+		got = append(got, cfg.kindFor(i)+"/"+cfg.modeFor(i))
+	}
+	want := []string{"birth/fhir", "death/fhir", "birth/mapped", "death/mapped"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mixed records (-want +got):\n%s", diff)
+	}
+	cfg = Config{Kind: "death", Mode: "mixed"}
+	if cfg.modeFor(0) == cfg.modeFor(1) || cfg.kindFor(1) != "death" {
+		t.Errorf("death/mixed: %s %s %s", cfg.kindFor(1), cfg.modeFor(0), cfg.modeFor(1))
+	}
+}
+
+// fakeMediator is a test double of the mediator: it verifies the record
+// token, answers, and later confirms or rejects through the simulator's
+// /graphql with the token it received, as the real mediator does once MOSIP
+// has answered. What it does with the n-th record is decided by behave.
+type fakeMediator struct {
+	t      *testing.T
+	pub    *rsa.PublicKey
+	behave func(n int) behaviour
+	count  atomic.Int64
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	simURL string
+}
+
+type behaviour int
+
+const (
+	confirm behaviour = iota
+	reject
+	ignore // never answers OpenCRVS: the record times out
+	fail   // HTTP 500: OpenCRVS rejects with REG_NUMBER_GENERATION_FAILED
+)
+
+func (m *fakeMediator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/events/registration" {
+		http.NotFound(w, r)
+		return
+	}
+	_, _ = io.Copy(io.Discard, r.Body)
+	raw := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	var claims opencrvs.Claims
+	if err == nil {
+		err = tok.Claims(m.pub, &claims)
+	}
+	if err != nil {
+		http.Error(w, `{"error":"Unauthorized"}`, http.StatusUnauthorized)
+		return
+	}
+	n := int(m.count.Add(1) - 1)
+	b := m.behave(n)
+	if b == fail {
+		http.Error(w, `{"error":"An unexpected error occurred"}`, http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write([]byte("{}"))
+	if b == ignore {
+		return
+	}
+	m.mu.Lock()
+	simURL := m.simURL
+	m.mu.Unlock()
+	m.wg.Go(func() { m.feedback(simURL, raw, claims.RecordID, b) })
+}
+
+func (m *fakeMediator) feedback(simURL, token, recordID string, b behaviour) {
+	query := `mutation confirmRegistration($id: ID!, $details: ConfirmRegistrationInput!) { confirmRegistration(id: $id, details: $details) }`
+	details := map[string]any{"registrationNumber": "2025" + recordID[:7],
+		"identifiers": []any{map[string]string{"type": "NATIONAL_ID", "value": "5555555555"}}}
+	if b == reject {
+		query = `mutation rejectRegistration($id: ID!, $details: RejectRegistrationInput!) { rejectRegistration(id: $id, details: $details) }`
+		details = map[string]any{"reason": "duplicate", "comment": "MOSIP found identity 1234567890"}
+	}
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"id": recordID, "details": details}})
+	req, err := http.NewRequest(http.MethodPost, simURL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		m.t.Error(err)
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		m.t.Errorf("feedback for %s: %v", recordID, err)
+		return
+	}
+	defer resp.Body.Close()
+	var a struct{ Errors []any }
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusOK || len(a.Errors) > 0 {
+		m.t.Errorf("feedback for %s: status %d, errors %v, decode %v", recordID, resp.StatusCode, a.Errors, err)
+	}
+}
+
+// system is the OpenCRVS simulator with a fake mediator behind it; maxFlight
+// is the most /sim/records requests the simulator served at once.
+type system struct {
+	sim                 *opencrvssim.Sim
+	url                 string
+	mediator            *fakeMediator
+	inFlight, maxFlight atomic.Int64
+}
+
+func newSystem(t *testing.T, behave func(n int) behaviour) *system {
+	t.Helper()
+	m := &fakeMediator{t: t, pub: &testKey().PublicKey, behave: behave}
+	msrv := httptest.NewServer(m)
+	sim, err := opencrvssim.New(opencrvssim.Config{
+		MediatorURL: msrv.URL, Key: testKey(), Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &system{sim: sim, mediator: m}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/sim/records") { // the mediator's feedback is not load
+			sim.ServeHTTP(w, r)
+			return
+		}
+		n := s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		for {
+			cur := s.maxFlight.Load()
+			if n <= cur || s.maxFlight.CompareAndSwap(cur, n) {
+				break
+			}
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	m.mu.Lock()
+	m.simURL = srv.URL
+	m.mu.Unlock()
+	s.url = srv.URL
+	t.Cleanup(func() {
+		_ = sim.Close() // releases long polls before the servers close
+		srv.Close()
+		m.wg.Wait()
+		msrv.Close()
+	})
+	return s
+}
+
+func (s *system) stats(t *testing.T) map[string]int {
+	t.Helper()
+	resp, err := http.Get(s.url + "/sim/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st map[string]int
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestRunEndToEnd(t *testing.T) {
+	t.Parallel()
+	sys := newSystem(t, func(n int) behaviour {
+		return [...]behaviour{confirm, reject, ignore, fail, confirm}[n%5]
+	})
+	var progress bytes.Buffer
+	res, err := Run(context.Background(), Config{
+		OpenCRVSURL: sys.url + "/",
+		Records:     20,
+		Concurrency: 4,
+		Kind:        "mixed",
+		Mode:        "mixed",
+		Timeout:     3 * time.Second,
+		Progress:    &progress,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := map[string]int{"duplicate": 4, "timeout": 4, "reg_number_generation_failed": 4}
+	if res.Records != 20 || res.Completed != 8 || res.Failed != 12 {
+		t.Errorf("records/completed/failed = %d/%d/%d, want 20/8/12", res.Records, res.Completed, res.Failed)
+	}
+	if diff := cmp.Diff(want, res.Errors); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	for name, p := range map[string]Percentiles{"latency": res.LatencyMS, "accept latency": res.AcceptLatencyMS} {
+		if !(0 < p.P50 && p.P50 <= p.P95 && p.P95 <= p.P99 && p.P99 <= p.Max) {
+			t.Errorf("%s percentiles %+v are not ordered and positive", name, p)
+		}
+	}
+	if res.AcceptedPerS <= 0 || res.CompletedPerS <= 0 || res.DurationS <= 0 {
+		t.Errorf("rates %v/%v over %vs, want positive", res.AcceptedPerS, res.CompletedPerS, res.DurationS)
+	}
+	if got := sys.maxFlight.Load(); got > 4 {
+		t.Errorf("the simulator served %d requests at once, want at most the 4 workers", got)
+	}
+	// Every confirmation and rejection happened exactly once.
+	st := sys.stats(t)
+	if st["confirmations"] != 8 || st["rejections"] != 4 || st["registered"] != 8 || st["records"] != 20 {
+		t.Errorf("simulator stats %v, want 8 confirmations, 4 rejections, 8 registered of 20", st)
+	}
+	if !strings.Contains(progress.String(), "load: 20/20 sent") {
+		t.Errorf("progress %q lacks the final line", progress.String())
+	}
+
+	// The JSON summary has exactly the documented shape.
+	raw, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shape map[string]any
+	if err := json.Unmarshal(raw, &shape); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range shape {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	wantKeys := []string{"accept_latency_ms", "accepted_per_s", "completed", "completed_per_s", "duration_s", "errors", "failed", "latency_ms", "records"}
+	if diff := cmp.Diff(wantKeys, keys); diff != "" {
+		t.Errorf("summary keys (-want +got):\n%s", diff)
+	}
+	if lat, _ := shape["latency_ms"].(map[string]any); len(lat) != 4 || lat["p99"] == nil {
+		t.Errorf("latency_ms = %v, want p50, p95, p99, max", shape["latency_ms"])
+	}
+}
+
+func TestRunCountsHTTPErrors(t *testing.T) {
+	t.Parallel()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(broken.Close)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	notJSON := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte("<html>"))
+	}))
+	t.Cleanup(notJSON.Close)
+
+	tests := []struct {
+		url  string
+		want map[string]int
+	}{
+		{broken.URL, map[string]int{"http_503": 5}},
+		{closedURL, map[string]int{"network": 5}},
+		{notJSON.URL, map[string]int{"bad_answer": 5}},
+	}
+	for _, tt := range tests {
+		res, err := Run(context.Background(), Config{OpenCRVSURL: tt.url, Records: 5, Concurrency: 2, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if diff := cmp.Diff(tt.want, res.Errors); diff != "" {
+			t.Errorf("%s: errors (-want +got):\n%s", tt.url, diff)
+		}
+		if res.Records != 5 || res.Failed != 5 || res.AcceptedPerS != 0 || res.AcceptLatencyMS != (Percentiles{}) {
+			t.Errorf("%s: result %+v, want 5 failed, nothing accepted", tt.url, res)
+		}
+	}
+}
+
+func TestRunStopsOnCancel(t *testing.T) {
+	t.Parallel()
+	sys := newSystem(t, func(int) behaviour { return ignore })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type ran struct {
+		res *Result
+		err error
+	}
+	done := make(chan ran, 1)
+	go func() {
+		res, err := Run(ctx, Config{OpenCRVSURL: sys.url, Records: 50, Concurrency: 3, Timeout: time.Hour})
+		done <- ran{res, err}
+	}()
+	// Cancel once the three workers each wait on a record.
+	deadline := time.Now().Add(10 * time.Second)
+	for sys.stats(t)["waiting"] < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the workers did not send their records")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case r := <-done:
+		if !errors.Is(r.err, context.Canceled) {
+			t.Errorf("error %v, want context.Canceled", r.err)
+		}
+		if r.res == nil {
+			t.Fatal("no partial result")
+		}
+		if r.res.Records != 3 || r.res.Failed != 3 || r.res.Errors["canceled"] != 3 {
+			t.Errorf("partial result %+v, want 3 records, all canceled", r.res)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop after cancellation")
+	}
+}
+
+func FuzzCauseKey(f *testing.F) {
+	f.Add("REG_NUMBER_GENERATION_FAILED")
+	f.Add("MOSIP rejected packet 10001234567890: RPR-WIS-001")
+	f.Add("ÄÖ ünïcödé 12 __ --")
+	f.Fuzz(func(t *testing.T, reason string) {
+		got := CauseKey(reason)
+		if got == "" || len(got) > maxCauseLen || strings.HasPrefix(got, "_") || strings.HasSuffix(got, "_") {
+			t.Fatalf("CauseKey(%q) = %q", reason, got)
+		}
+		for _, r := range got {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+				t.Fatalf("CauseKey(%q) = %q has %q", reason, got, r)
+			}
+		}
+		if CauseKey(reason) != got {
+			t.Fatalf("CauseKey(%q) is not stable", reason)
+		}
+	})
+}

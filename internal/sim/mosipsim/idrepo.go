@@ -1,0 +1,265 @@
+package mosipsim
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"opencrvs-mosip/internal/mosip"
+)
+
+// The ID repository: identities by UIN and VID, and the demographic
+// dedupe index. Everything here is guarded by Sim.mu.
+
+// Identity statuses (MOSIP's mosip.idrepo.identity.uin-status).
+const IdentityActivated = "ACTIVATED"
+
+type identity struct {
+	uin, vid    string
+	status      string
+	deceased    bool
+	dateOfDeath string
+	fields      map[string]string
+	rids        []string // registrations that created or changed it
+	dedupeKey   string
+	createdAt   time.Time
+	updatedAt   time.Time
+}
+
+type dedupeEntry struct {
+	rid string // the registration that claimed the key
+	uin string // empty until that registration got its UIN
+}
+
+type idRepo struct {
+	byUIN  map[string]*identity
+	byVID  map[string]*identity
+	dedupe map[string]dedupeEntry
+}
+
+func newIDRepo() idRepo {
+	return idRepo{
+		byUIN:  make(map[string]*identity),
+		byVID:  make(map[string]*identity),
+		dedupe: make(map[string]dedupeEntry),
+	}
+}
+
+// find looks an identity up by UIN or VID.
+func (r *idRepo) find(id string) *identity {
+	if i := r.byUIN[id]; i != nil {
+		return i
+	}
+	return r.byVID[id]
+}
+
+// identityRefFields are the packet fields, in order, that name the
+// identity a death or update is about.
+var identityRefFields = []string{"UIN", "VID", "vid", "nationalIdNumber"}
+
+// identityRef is the first non-empty identity reference of the fields.
+func identityRef(fields map[string]string) string {
+	for _, name := range identityRefFields {
+		if v := strings.TrimSpace(fields[name]); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// newNumber draws a number of n digits that does not start with 0 or 1
+// and ends in its Verhoeff check digit, as MOSIP's UIN and VID generators
+// do. Called with s.mu held.
+func (s *Sim) newNumber(n int) string {
+	b := make([]byte, n-1)
+	s.rngMu.Lock()
+	b[0] = byte('2' + s.rng.IntN(8))
+	for i := 1; i < len(b); i++ {
+		b[i] = byte('0' + s.rng.IntN(10))
+	}
+	s.rngMu.Unlock()
+	return string(b) + string(mosip.VerhoeffDigit(string(b)))
+}
+
+var errNumbersExhausted = errors.New("could not draw an unused number")
+
+// newUINAndVID draws an unused UIN (10 digits) and perpetual VID (16
+// digits). Called with s.mu held.
+func (s *Sim) newUINAndVID() (uin, vid string, err error) {
+	for range 100 {
+		if c := s.newNumber(10); s.ids.find(c) == nil {
+			uin = c
+			break
+		}
+	}
+	for range 100 {
+		if c := s.newNumber(16); s.ids.find(c) == nil {
+			vid = c
+			break
+		}
+	}
+	if uin == "" || vid == "" {
+		return "", "", errNumbersExhausted
+	}
+	return uin, vid, nil
+}
+
+// dedupeFields are compared by the demographic dedupe.
+var dedupeFields = []string{"fullName", "dateOfBirth", "gender", "guardianOrParentName"}
+
+// dedupeKey normalises the demographic fields; "" when there is too little
+// to compare (no name or no date of birth).
+func dedupeKey(fields map[string]string) string {
+	parts := make([]string, len(dedupeFields))
+	for i, name := range dedupeFields {
+		parts[i] = normaliseDemo(fields[name])
+	}
+	if parts[0] == "" || parts[1] == "" {
+		return ""
+	}
+	return strings.Join(parts, "\x1e")
+}
+
+// normaliseDemo reduces a field (plain or simpleType) to lower-case,
+// space-collapsed values in a stable order.
+func normaliseDemo(v string) string {
+	vals := []string{v}
+	if list, ok := parseSimple(v); ok {
+		vals = vals[:0]
+		for _, e := range list {
+			vals = append(vals, *e.Value)
+		}
+		sort.Strings(vals)
+	}
+	for i, s := range vals {
+		vals[i] = strings.Join(strings.Fields(strings.ToLower(s)), " ")
+	}
+	return strings.Join(vals, "\x1f")
+}
+
+// IdentityView is an identity as /sim/identities shows it.
+type IdentityView struct {
+	UIN             string            `json:"UIN"`
+	VID             string            `json:"VID"`
+	Status          string            `json:"status"`
+	Deceased        bool              `json:"deceased"`
+	DateOfDeath     string            `json:"dateOfDeath,omitempty"`
+	Fields          map[string]string `json:"fields"`
+	RegistrationIDs []string          `json:"registrationIds"`
+	CreatedAt       time.Time         `json:"createdAt"`
+	UpdatedAt       time.Time         `json:"updatedAt"`
+}
+
+func (i *identity) view() IdentityView {
+	return IdentityView{
+		UIN: i.uin, VID: i.vid, Status: i.status, Deceased: i.deceased, DateOfDeath: i.dateOfDeath,
+		Fields: maps.Clone(i.fields), RegistrationIDs: slices.Clone(i.rids),
+		CreatedAt: i.createdAt, UpdatedAt: i.updatedAt,
+	}
+}
+
+// Identity returns the identity with the UIN or VID.
+func (s *Sim) Identity(uinOrVID string) (IdentityView, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.ids.find(uinOrVID)
+	if i == nil {
+		return IdentityView{}, false
+	}
+	return i.view(), true
+}
+
+// SeedIdentity is an identity to load into the ID repository, for example
+// the people of OpenCRVS's mock-identities.json whose deaths are then
+// registered.
+type SeedIdentity struct {
+	UIN         string            `json:"UIN,omitempty"` // empty: generated
+	VID         string            `json:"VID,omitempty"` // empty: generated
+	Fields      map[string]string `json:"fields"`
+	Deceased    bool              `json:"deceased,omitempty"`
+	DateOfDeath string            `json:"dateOfDeath,omitempty"`
+}
+
+var seedNumber = regexp.MustCompile(`^[0-9]{4,32}$`)
+
+// AddIdentity stores an ACTIVATED identity. Given numbers need not carry a
+// check digit (mock identities do not); they must be unused.
+func (s *Sim) AddIdentity(seed SeedIdentity) (IdentityView, error) {
+	for _, n := range []struct{ name, v string }{{"UIN", seed.UIN}, {"VID", seed.VID}} {
+		if n.v != "" && !seedNumber.MatchString(n.v) {
+			return IdentityView{}, fmt.Errorf("mosipsim: add identity: %s must be 4-32 digits", n.name)
+		}
+	}
+	if seed.UIN != "" && seed.UIN == seed.VID {
+		return IdentityView{}, errors.New("mosipsim: add identity: UIN and VID must differ")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range []string{seed.UIN, seed.VID} {
+		if n != "" && s.ids.find(n) != nil {
+			return IdentityView{}, fmt.Errorf("mosipsim: add identity: number %s is already in use", n)
+		}
+	}
+	uin, vid, err := s.newUINAndVID()
+	if err != nil {
+		return IdentityView{}, fmt.Errorf("mosipsim: add identity: %w", err)
+	}
+	if seed.UIN != "" {
+		uin = seed.UIN
+	}
+	if seed.VID != "" {
+		vid = seed.VID
+	}
+	now := s.now()
+	id := &identity{
+		uin: uin, vid: vid, status: IdentityActivated, deceased: seed.Deceased, dateOfDeath: seed.DateOfDeath,
+		fields: maps.Clone(seed.Fields), createdAt: now, updatedAt: now,
+	}
+	if id.fields == nil {
+		id.fields = map[string]string{}
+	}
+	s.ids.byUIN[uin] = id
+	s.ids.byVID[vid] = id
+	if key := dedupeKey(id.fields); key != "" {
+		if _, taken := s.ids.dedupe[key]; !taken {
+			s.ids.dedupe[key] = dedupeEntry{uin: uin}
+			id.dedupeKey = key
+		}
+	}
+	return id.view(), nil
+}
+
+func (s *Sim) handleGetIdentity(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.Identity(r.PathValue("id"))
+	if !ok {
+		problem(w, http.StatusNotFound, "not-found", "Identity not found", "no identity has this UIN or VID")
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Sim) handlePostIdentity(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r, 1<<20)
+	if err != nil {
+		problem(w, http.StatusBadRequest, "bad-request", "Unreadable request", err.Error())
+		return
+	}
+	var seed SeedIdentity
+	if err := strictObject(body, &seed); err != nil {
+		problem(w, http.StatusBadRequest, "invalid-identity", "Invalid identity",
+			"the body must be {UIN?, VID?, fields: {name: string}, deceased?, dateOfDeath?}: "+err.Error())
+		return
+	}
+	v, err := s.AddIdentity(seed)
+	if err != nil {
+		problem(w, http.StatusBadRequest, "invalid-identity", "Invalid identity", strings.TrimPrefix(err.Error(), "mosipsim: add identity: "))
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}

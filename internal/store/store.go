@@ -1,0 +1,307 @@
+// Package store keeps the mediator's durable state: transactions, their event
+// log, WebSub deliveries and id counters, in the same database as the River
+// job queue so that a state change and the job it implies commit together.
+//
+// SQLite (pure Go, WAL) is the embedded default. Writes go through a single
+// connection, which River shares: SQLite has one writer at a time, and a
+// queue in Go is fairer and cheaper than SQLite's busy-wait. Reads use a
+// separate pool. Nothing here ever waits on the network inside a database
+// transaction.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"opencrvs-mosip/internal/bridge"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Config configures a Store.
+type Config struct {
+	// Path is the SQLite database file; its directory is created if needed.
+	Path string
+	// Synchronous is SQLite's synchronous setting: FULL (default: a commit
+	// survives a power cut) or NORMAL (faster; a commit survives a crash of
+	// the process but maybe not of the machine).
+	Synchronous string
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Store is the database.
+type Store struct {
+	db     *sql.DB // the single writer connection, shared with River
+	rdb    *sql.DB // readers
+	now    func() time.Time
+	log    *slog.Logger
+	bus    *bus
+	driver *riverDriver
+}
+
+// Open opens the database. It does not change the schema: call Migrate, or
+// CheckSchema to refuse an out-of-date one.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("store: no database path")
+	}
+	sync := strings.ToUpper(cmpOr(cfg.Synchronous, "FULL"))
+	if sync != "FULL" && sync != "NORMAL" {
+		return nil, fmt.Errorf("store: synchronous must be FULL or NORMAL, not %q", cfg.Synchronous)
+	}
+	if dir := filepath.Dir(cfg.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create database directory: %w", err)
+		}
+	}
+	dsn := func(extra ...string) string {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous("+sync+")")
+		q.Add("_pragma", "foreign_keys(ON)")
+		for _, p := range extra {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate")
+		return "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() + "?" + q.Encode()
+	}
+	db, err := sql.Open("sqlite", dsn())
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
+	}
+	rdb, err := sql.Open("sqlite", dsn("query_only(1)"))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s for reading: %w", cfg.Path, err)
+	}
+	rdb.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
+	s := &Store{
+		db:  db,
+		rdb: rdb,
+		now: cfg.Now,
+		log: cfg.Logger,
+		bus: newBus(),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.driver = &riverDriver{Driver: riversqlite.New(db), bus: s.bus}
+	return s, nil
+}
+
+// Close closes the database. Stop River first.
+func (s *Store) Close() error {
+	return errors.Join(s.rdb.Close(), s.db.Close())
+}
+
+// RiverDriver is the River driver on this database.
+func (s *Store) RiverDriver() riverdriver.Driver[*sql.Tx] { return s.driver }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.PingContext(ctx) }
+
+// Tx is a database transaction with hooks that run after it commits.
+type Tx struct {
+	tx    *sql.Tx
+	s     *Store
+	after []func()
+}
+
+// SQL is the underlying transaction, for River's InsertTx.
+func (t *Tx) SQL() *sql.Tx { return t.tx }
+
+// AfterCommit runs f once the transaction has committed (not on rollback).
+func (t *Tx) AfterCommit(f func()) { t.after = append(t.after, f) }
+
+// InTx runs fn in a write transaction and commits it if fn returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable("begin transaction", err)
+	}
+	tx := &Tx{tx: sqlTx, s: s}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return unavailable("commit", err)
+	}
+	for _, f := range tx.after {
+		f()
+	}
+	return nil
+}
+
+// NotifyQueue wakes River's producers for queue at once, instead of at their
+// next poll. Call it after the commit that inserted jobs (Tx.AfterCommit).
+func (s *Store) NotifyQueue(queue string) {
+	s.bus.publish(topicInsert, fmt.Sprintf(`{"queue": %q}`, queue))
+}
+
+// unavailable wraps a database failure: the caller should try again later.
+func unavailable(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	return &bridge.Error{Code: bridge.EUnavailable, Message: "the database is not available", Err: fmt.Errorf("store: %s: %w", op, err)}
+}
+
+// Migrate applies every pending migration: ours, then River's. Each of ours
+// runs in its own transaction.
+func (s *Store) Migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	current, err := s.schemaVersion(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	files, err := migrationFiles()
+	if err != nil {
+		return err
+	}
+	if latest := files[len(files)-1].version; current > latest {
+		return fmt.Errorf("store: the database schema (version %d) is newer than this program knows (%d): run a newer opencrvs-mosip", current, latest)
+	}
+	for _, f := range files {
+		if f.version <= current {
+			continue
+		}
+		body, err := fs.ReadFile(migrations, f.path)
+		if err != nil {
+			return err
+		}
+		err = s.InTx(ctx, func(tx *Tx) error {
+			if _, err := tx.tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("store: migration %s: %w", f.path, err)
+			}
+			_, err := tx.tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, f.version, s.now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		s.log.Info("schema migration applied", "version", f.version, "file", f.path)
+	}
+	migrator, err := rivermigrate.New(s.driver, &rivermigrate.Config{Logger: s.log})
+	if err != nil {
+		return fmt.Errorf("store: river migrator: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("store: river migrations: %w", err)
+	}
+	return nil
+}
+
+// CheckSchema returns an error unless every migration is applied.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	files, err := migrationFiles()
+	if err != nil {
+		return err
+	}
+	latest := files[len(files)-1].version
+	current, err := s.schemaVersion(ctx, s.rdb)
+	if err != nil {
+		return err
+	}
+	switch {
+	case current < latest:
+		return fmt.Errorf("store: the database schema is at version %d, this program needs %d: run `opencrvs-mosip migrate`", current, latest)
+	case current > latest:
+		return fmt.Errorf("store: the database schema (version %d) is newer than this program knows (%d): run a newer opencrvs-mosip", current, latest)
+	}
+	migrator, err := rivermigrate.New(s.driver, &rivermigrate.Config{Logger: s.log})
+	if err != nil {
+		return fmt.Errorf("store: river migrator: %w", err)
+	}
+	res, err := migrator.Validate(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: river schema: %w", err)
+	}
+	if !res.OK {
+		return fmt.Errorf("store: the job queue schema is out of date (%s): run `opencrvs-mosip migrate`", strings.Join(res.Messages, "; "))
+	}
+	return nil
+}
+
+func (s *Store) schemaVersion(ctx context.Context, db *sql.DB) (int, error) {
+	var exists int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists)
+	if err != nil {
+		return 0, unavailable("read schema version", err)
+	}
+	if exists == 0 {
+		return 0, nil
+	}
+	var v sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, unavailable("read schema version", err)
+	}
+	return int(v.Int64), nil
+}
+
+type migrationFile struct {
+	version int
+	path    string
+}
+
+func migrationFiles() ([]migrationFile, error) {
+	entries, err := fs.ReadDir(migrations, "migrations/sqlite")
+	if err != nil {
+		return nil, err
+	}
+	var files []migrationFile
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("store: migration file %s is not named NNNN_name.sql", e.Name())
+		}
+		files = append(files, migrationFile{version: v, path: "migrations/sqlite/" + e.Name()})
+	}
+	slices.SortFunc(files, func(a, b migrationFile) int { return a.version - b.version })
+	if len(files) == 0 {
+		return nil, errors.New("store: no migrations")
+	}
+	return files, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

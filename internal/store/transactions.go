@@ -1,0 +1,351 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"opencrvs-mosip/internal/bridge"
+)
+
+// querier is what both a *sql.DB and a *sql.Tx offer.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+const transactionColumns = `id, event_kind, opencrvs_version, intake, record_id, tracking_id,
+	registration_number, state, token, packet, skip_reason, attempts, last_error, uin, vid,
+	created_at, updated_at`
+
+func scanTransaction(row interface{ Scan(...any) error }) (*bridge.Transaction, error) {
+	var (
+		t              bridge.Transaction
+		token, packet  sql.NullString
+		created, updat int64
+	)
+	err := row.Scan(&t.ID, &t.Kind, &t.Version, &t.Intake, &t.RecordID, &t.TrackingID,
+		&t.RegistrationNumber, &t.State, &token, &packet, &t.SkipReason, &t.Attempts, &t.LastError,
+		&t.UIN, &t.VID, &created, &updat)
+	if err != nil {
+		return nil, err
+	}
+	t.Token = token.String
+	if packet.Valid {
+		if err := json.Unmarshal([]byte(packet.String), &t.Packet); err != nil {
+			return nil, fmt.Errorf("store: transaction %s: stored packet: %w", t.ID, err)
+		}
+	}
+	t.CreatedAt = time.UnixMilli(created).UTC()
+	t.UpdatedAt = time.UnixMilli(updat).UTC()
+	return &t, nil
+}
+
+func getTransaction(ctx context.Context, q querier, where string, arg any) (*bridge.Transaction, error) {
+	t, err := scanTransaction(q.QueryRowContext(ctx, `SELECT `+transactionColumns+` FROM transactions WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bridge.Errorf(bridge.ENotFound, "no transaction %v", arg)
+	}
+	if err != nil {
+		return nil, unavailable("read transaction", err)
+	}
+	return t, nil
+}
+
+// Transaction returns the transaction with id (the AID); ENotFound if none.
+func (s *Store) Transaction(ctx context.Context, id string) (*bridge.Transaction, error) {
+	return getTransaction(ctx, s.rdb, `id = $1`, id)
+}
+
+// Transaction returns the transaction with id, as this transaction sees it.
+func (t *Tx) Transaction(ctx context.Context, id string) (*bridge.Transaction, error) {
+	return getTransaction(ctx, t.tx, `id = $1`, id)
+}
+
+// LiveByDedupeKey returns the transaction for key that a resend must return
+// (any not REPORTED), or nil.
+func (t *Tx) LiveByDedupeKey(ctx context.Context, key string) (*bridge.Transaction, error) {
+	tr, err := getTransaction(ctx, t.tx, `dedupe_key = $1 AND state <> 'REPORTED'`, key)
+	if bridge.ErrorCodeOf(err) == bridge.ENotFound {
+		return nil, nil
+	}
+	return tr, err
+}
+
+// Insert stores a new transaction in its initial state and logs how it got
+// there.
+func (t *Tx) Insert(ctx context.Context, tr *bridge.Transaction, dedupeKey, reason string) error {
+	now := t.s.now().UTC()
+	tr.CreatedAt, tr.UpdatedAt = now, now
+	var packet any
+	if tr.Packet.Process != "" {
+		b, err := json.Marshal(tr.Packet)
+		if err != nil {
+			return fmt.Errorf("store: encode packet: %w", err)
+		}
+		packet = string(b)
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO transactions (`+transactionColumns+`, dedupe_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		tr.ID, tr.Kind, tr.Version, tr.Intake, tr.RecordID, tr.TrackingID, tr.RegistrationNumber,
+		tr.State, nullable(tr.Token), packet, tr.SkipReason, tr.Attempts, tr.LastError, tr.UIN, tr.VID,
+		now.UnixMilli(), now.UnixMilli(), dedupeKey)
+	if err != nil {
+		if isUniqueViolation(err) {
+			return &bridge.Error{Code: bridge.EConflict, Message: "the record is already being processed", Err: err}
+		}
+		return unavailable("insert transaction", err)
+	}
+	return t.logEvent(ctx, bridge.Event{TransactionID: tr.ID, At: now, To: tr.State, Reason: reason})
+}
+
+// SetToken replaces the OpenCRVS token of a transaction that still needs
+// one (a resend carries a fresher token).
+func (t *Tx) SetToken(ctx context.Context, id, token string) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE transactions SET token = $1, updated_at = $2
+		WHERE id = $3 AND token IS NOT NULL`, token, t.s.now().UnixMilli(), id)
+	if err != nil {
+		return unavailable("update token", err)
+	}
+	return nil
+}
+
+// Change is a state transition and what it sets.
+type Change struct {
+	// From lists the states the transition is allowed from; the transition
+	// does nothing from any other (compare and set).
+	From    []bridge.State
+	To      bridge.State
+	Reason  string
+	Attempt int
+	// Optional values to set with the state.
+	LastError  *string
+	UIN, VID   *string
+	ClearToken bool // the transaction is finished: forget the OpenCRVS token
+}
+
+// Transition applies c to transaction id if it is in one of c.From, logs it,
+// and reports whether it applied.
+func (t *Tx) Transition(ctx context.Context, id string, c Change) (bool, error) {
+	if len(c.From) == 0 {
+		return false, errors.New("store: transition without From states")
+	}
+	now := t.s.now().UTC()
+	sets := []string{"state = $1", "updated_at = $2"}
+	args := []any{c.To, now.UnixMilli()}
+	add := func(col string, v any) {
+		args = append(args, v)
+		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
+	}
+	if c.LastError != nil {
+		add("last_error", *c.LastError)
+	}
+	if c.UIN != nil {
+		add("uin", *c.UIN)
+	}
+	if c.VID != nil {
+		add("vid", *c.VID)
+	}
+	if c.ClearToken {
+		sets = append(sets, "token = NULL")
+	}
+	args = append(args, id)
+	where := fmt.Sprintf("id = $%d AND state IN (", len(args))
+	for i, st := range c.From {
+		args = append(args, st)
+		if i > 0 {
+			where += ", "
+		}
+		where += fmt.Sprintf("$%d", len(args))
+	}
+	where += ")"
+	// The current state is read first for the event log; the UPDATE's own
+	// condition is what guarantees compare-and-set.
+	var from bridge.State
+	if err := t.tx.QueryRowContext(ctx, `SELECT state FROM transactions WHERE id = $1`, id).Scan(&from); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, bridge.Errorf(bridge.ENotFound, "no transaction %s", id)
+		}
+		return false, unavailable("read state", err)
+	}
+	res, err := t.tx.ExecContext(ctx, `UPDATE transactions SET `+strings.Join(sets, ", ")+` WHERE `+where, args...)
+	if err != nil {
+		return false, unavailable("update state", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	return true, t.logEvent(ctx, bridge.Event{TransactionID: id, At: now, From: from, To: c.To, Reason: c.Reason, Attempt: c.Attempt})
+}
+
+// Transition is Tx.Transition in a transaction of its own.
+func (s *Store) Transition(ctx context.Context, id string, c Change) (applied bool, err error) {
+	err = s.InTx(ctx, func(tx *Tx) error {
+		applied, err = tx.Transition(ctx, id, c)
+		return err
+	})
+	return applied, err
+}
+
+// NoteAttempt records a failed attempt without changing the state.
+func (s *Store) NoteAttempt(ctx context.Context, id string, attempt int, lastError string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE transactions SET attempts = $1, last_error = $2, updated_at = $3 WHERE id = $4`,
+		attempt, lastError, s.now().UnixMilli(), id)
+	if err != nil {
+		return unavailable("note attempt", err)
+	}
+	return nil
+}
+
+func (t *Tx) logEvent(ctx context.Context, e bridge.Event) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO transaction_events (transaction_id, at, from_state, to_state, reason, attempt)
+		VALUES ($1, $2, $3, $4, $5, $6)`, e.TransactionID, e.At.UnixMilli(), e.From, e.To, e.Reason, e.Attempt)
+	if err != nil {
+		return unavailable("log event", err)
+	}
+	return nil
+}
+
+// Events returns the event log of a transaction, oldest first.
+func (s *Store) Events(ctx context.Context, id string) ([]bridge.Event, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT transaction_id, at, from_state, to_state, reason, attempt
+		FROM transaction_events WHERE transaction_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, unavailable("read events", err)
+	}
+	defer rows.Close()
+	var events []bridge.Event
+	for rows.Next() {
+		var e bridge.Event
+		var at int64
+		if err := rows.Scan(&e.TransactionID, &at, &e.From, &e.To, &e.Reason, &e.Attempt); err != nil {
+			return nil, unavailable("read events", err)
+		}
+		e.At = time.UnixMilli(at).UTC()
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("read events", err)
+	}
+	return events, nil
+}
+
+// CountByState counts transactions in each state.
+func (s *Store) CountByState(ctx context.Context) (map[bridge.State]int, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT state, count(*) FROM transactions GROUP BY state`)
+	if err != nil {
+		return nil, unavailable("count transactions", err)
+	}
+	defer rows.Close()
+	counts := make(map[bridge.State]int)
+	for rows.Next() {
+		var st bridge.State
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, unavailable("count transactions", err)
+		}
+		counts[st] = n
+	}
+	return counts, rows.Err()
+}
+
+// Delivery is a WebSub delivery the mediator has seen.
+type Delivery struct {
+	EventID       string
+	ReceivedAt    time.Time
+	TransactionID string
+	Outcome       string
+	Detail        string
+}
+
+// Delivery outcomes.
+const (
+	DeliveryApplied       = "applied"       // the credential moved its transaction on
+	DeliveryIgnored       = "ignored"       // its transaction was already past it
+	DeliveryUnknownAID    = "unknown_aid"   // no transaction has the credential's AID
+	DeliveryUndecryptable = "undecryptable" // the credential could not be decrypted or read
+	DeliveryWrongTopic    = "wrong_topic"   // not the topic we subscribed to
+)
+
+// RecordDelivery stores d unless its event id was seen before, and reports
+// whether it was new.
+func (t *Tx) RecordDelivery(ctx context.Context, d Delivery) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO websub_deliveries (event_id, received_at, transaction_id, outcome, detail)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING`,
+		d.EventID, t.s.now().UnixMilli(), d.TransactionID, d.Outcome, d.Detail)
+	if err != nil {
+		return false, unavailable("record delivery", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// RecordDelivery is Tx.RecordDelivery in a transaction of its own.
+func (s *Store) RecordDelivery(ctx context.Context, d Delivery) (isNew bool, err error) {
+	err = s.InTx(ctx, func(tx *Tx) error {
+		isNew, err = tx.RecordDelivery(ctx, d)
+		return err
+	})
+	return isNew, err
+}
+
+// Delivery returns the delivery with eventID, or ENotFound.
+func (s *Store) Delivery(ctx context.Context, eventID string) (*Delivery, error) {
+	var d Delivery
+	var at int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT event_id, received_at, transaction_id, outcome, detail
+		FROM websub_deliveries WHERE event_id = $1`, eventID).Scan(&d.EventID, &at, &d.TransactionID, &d.Outcome, &d.Detail)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bridge.Errorf(bridge.ENotFound, "no delivery %s", eventID)
+	}
+	if err != nil {
+		return nil, unavailable("read delivery", err)
+	}
+	d.ReceivedAt = time.UnixMilli(at).UTC()
+	return &d, nil
+}
+
+// SeenDelivery reports whether a delivery with eventID was recorded.
+func (s *Store) SeenDelivery(ctx context.Context, eventID string) (bool, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM websub_deliveries WHERE event_id = $1`, eventID).Scan(&n)
+	if err != nil {
+		return false, unavailable("read delivery", err)
+	}
+	return n > 0, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// TransactionsByRecord returns the transactions of an OpenCRVS record,
+// oldest first.
+func (s *Store) TransactionsByRecord(ctx context.Context, recordID string) ([]*bridge.Transaction, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+transactionColumns+` FROM transactions WHERE record_id = $1 ORDER BY created_at, id`, recordID)
+	if err != nil {
+		return nil, unavailable("read transactions", err)
+	}
+	defer rows.Close()
+	var out []*bridge.Transaction
+	for rows.Next() {
+		t, err := scanTransaction(rows)
+		if err != nil {
+			return nil, unavailable("read transactions", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
