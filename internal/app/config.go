@@ -74,6 +74,7 @@ var options = []option{
 	{name: "SHUTDOWN_TIMEOUT", def: "30s", help: "time allowed to finish requests and jobs on stop"},
 	{name: "LOG_LEVEL", def: "info", help: "debug, info, warn or error"},
 	{name: "LOG_FORMAT", def: "json", help: "json or text"},
+	{name: "PPROF_ADDR", help: "serve Go's profiler on this address, e.g. 127.0.0.1:6060 (off when empty; never expose it)"},
 }
 
 // Config is the mediator's configuration.
@@ -120,6 +121,7 @@ type Config struct {
 	ShutdownTimeout    time.Duration
 	LogLevel           string
 	LogFormat          string
+	PprofAddr          string
 
 	// FetchPollInterval overrides how often idle job queues poll (tests).
 	FetchPollInterval time.Duration
@@ -175,6 +177,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:    r.duration("SHUTDOWN_TIMEOUT"),
 		LogLevel:           r.oneOf("LOG_LEVEL", "debug", "info", "warn", "error"),
 		LogFormat:          r.oneOf("LOG_FORMAT", "json", "text"),
+		PprofAddr:          r.values["PPROF_ADDR"],
 	}
 	if c.StatusURL == "" && c.WorkflowURL != "" {
 		c.StatusURL = strings.Replace(c.WorkflowURL, "/workflowmanager/workflowinstance", "/registrationstatus/search", 1)

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"opencrvs-mosip/internal/app"
@@ -46,6 +48,7 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 	dataDir := fs.String("data", "data", "directory for the database and the development partner key")
 	stageDelay := fs.Duration("stage-delay", 0, "MOSIP simulator: pause between registration processor stages")
 	logLevel := fs.String("log-level", firstNonEmpty(env("LOG_LEVEL"), "info"), "debug, info, warn or error")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -66,11 +69,20 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 			ln.Close()
 		}
 	}
-	for _, addr := range []string{*mediatorAddr, *mosipAddr, *opencrvsAddr} {
-		ln, err := net.Listen("tcp", addr)
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	for _, a := range []struct{ flag, addr string }{{"mediator-addr", *mediatorAddr}, {"mosip-addr", *mosipAddr}, {"opencrvs-addr", *opencrvsAddr}} {
+		ln, err := net.Listen("tcp", a.addr)
+		if err != nil && !explicit[a.flag] && errors.Is(err, syscall.EADDRINUSE) {
+			// The default port is taken (another program, another dev):
+			// take any free port rather than fail; the URLs are printed.
+			host, _, _ := net.SplitHostPort(a.addr)
+			fmt.Fprintf(stderr, "note: %s is in use; using another port (set -%s to choose)\n", a.addr, a.flag)
+			ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+		}
 		if err != nil {
 			closeAll()
-			return fmt.Errorf("listen on %s: %w (choose another port with the -*-addr flags)", addr, err)
+			return fmt.Errorf("listen on %s: %w (choose another address with -%s)", a.addr, err, a.flag)
 		}
 		lns = append(lns, ln)
 	}
@@ -80,6 +92,9 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 		Logger:      log.With("component", "mosip-sim"),
 		PartnerCert: partner.Cert,
 		StageDelay:  *stageDelay,
+		// MOSIP's default credential provider's format; the W3C form
+		// (-credential-format vc on `sim mosip`) costs an RSA signature each.
+		CredentialFormat: mosipsim.CredentialMOSIP,
 	})
 	if err != nil {
 		closeAll()
@@ -126,6 +141,13 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 	if err != nil {
 		closeAll()
 		return err
+	}
+
+	if *pprofAddr != "" {
+		if err := servePprof(ctx, *pprofAddr, log); err != nil {
+			closeAll()
+			return err
+		}
 	}
 
 	fmt.Fprintf(stdout, `opencrvs-mosip dev: the mediator and both simulators are running.

@@ -106,9 +106,12 @@ func New(cfg Config) (*Runner, error) {
 			QueueFeedback:    {MaxWorkers: max(1, cfg.FeedbackWorkers)},
 			QueueMaintenance: {MaxWorkers: 1},
 		},
-		Workers:           workers,
-		PeriodicJobs:      periodic,
-		FetchCooldown:     time.Millisecond,
+		Workers:      workers,
+		PeriodicJobs: periodic,
+		// Under load, wait a little between fetches so that each fetch (a
+		// write on SQLite's single writer) takes several jobs at once; an
+		// idle queue still fetches the moment a job arrives.
+		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: max(time.Millisecond, cmpDuration(cfg.FetchPollInterval, 500*time.Millisecond)),
 		JobTimeout:        4 * cfg.CallTimeout,
 		// After a crash, jobs left "running" are picked up again this long
@@ -141,10 +144,11 @@ func (r *Runner) StopAndCancel(ctx context.Context) error {
 }
 
 func (r *Runner) opts(queue string) *river.InsertOpts {
+	// No River uniqueness: a transaction's state decides what a job does,
+	// so a second job for the same transaction finds nothing to do.
 	return &river.InsertOpts{
 		Queue:       queue,
 		MaxAttempts: r.cfg.Retry.MaxAttempts,
-		UniqueOpts:  river.UniqueOpts{ByArgs: true},
 	}
 }
 

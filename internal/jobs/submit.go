@@ -37,7 +37,7 @@ var submittable = []bridge.State{bridge.StateQueued, bridge.StateDead}
 func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) error {
 	r := w.r
 	id := job.Args.TransactionID
-	tr, err := r.cfg.Store.Transaction(ctx, id)
+	tr, err := r.cfg.Store.TransactionWithPacket(ctx, id)
 	if bridge.ErrorCodeOf(err) == bridge.ENotFound {
 		return river.JobCancel(err)
 	}

@@ -28,7 +28,8 @@ var issuable = []bridge.State{bridge.StateQueued, bridge.StateSubmitted, bridge.
 // delivery whose event id was seen before changes nothing.
 func (s *Service) ApplyCredential(ctx context.Context, eventID string, cred *mosip.Credential) (string, error) {
 	var outcome string
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+	// Durable: MOSIP is told "received" once this returns.
+	err := s.Store.InDurableTx(ctx, func(tx *store.Tx) error {
 		d := store.Delivery{EventID: eventID, TransactionID: cred.RegistrationID}
 		tr, err := tx.Transaction(ctx, cred.RegistrationID)
 		switch {

@@ -51,7 +51,8 @@ type intakeItem struct {
 // all are accepted, or none.
 func (s *Service) accept(ctx context.Context, requestRecordID string, items []intakeItem) ([]Accepted, error) {
 	out := make([]Accepted, 0, len(items))
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+	// Durable: the caller is told "accepted" once this returns.
+	err := s.Store.InDurableTx(ctx, func(tx *store.Tx) error {
 		out = out[:0]
 		for _, it := range items {
 			tr := it.tr

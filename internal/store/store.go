@@ -29,7 +29,6 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"opencrvs-mosip/internal/bridge"
 )
@@ -41,9 +40,11 @@ var migrations embed.FS
 type Config struct {
 	// Path is the SQLite database file; its directory is created if needed.
 	Path string
-	// Synchronous is SQLite's synchronous setting: FULL (default: a commit
-	// survives a power cut) or NORMAL (faster; a commit survives a crash of
-	// the process but maybe not of the machine).
+	// Synchronous says which commits reach the disk before they return:
+	// FULL (default): every durable transaction (InDurableTx: what the
+	// mediator acknowledges to OpenCRVS or MOSIP), and with it everything
+	// committed before; NORMAL: none (a power cut may lose the last commits;
+	// a crash of the process loses nothing).
 	Synchronous string
 	Logger      *slog.Logger
 	Now         func() time.Time
@@ -51,12 +52,13 @@ type Config struct {
 
 // Store is the database.
 type Store struct {
-	db     *sql.DB // the single writer connection, shared with River
-	rdb    *sql.DB // readers
-	now    func() time.Time
-	log    *slog.Logger
-	bus    *bus
-	driver *riverDriver
+	db      *sql.DB // the single writer connection, shared with River
+	durable bool    // InDurableTx syncs to disk
+	rdb     *sql.DB // readers
+	now     func() time.Time
+	log     *slog.Logger
+	bus     *bus
+	driver  *riverDriver
 }
 
 // Open opens the database. It does not change the schema: call Migrate, or
@@ -78,7 +80,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous("+sync+")")
+		// Commits are not flushed by default; InDurableTx flushes (and so
+		// persists every earlier commit too: the WAL is a log).
+		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_pragma", "foreign_keys(ON)")
 		for _, p := range extra {
 			q.Add("_pragma", p)
@@ -86,10 +90,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		q.Set("_txlock", "immediate")
 		return "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() + "?" + q.Encode()
 	}
-	db, err := sql.Open("sqlite", dsn())
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
-	}
+	db := sql.OpenDB(newCachingConnector(dsn()))
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
@@ -98,18 +99,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
 	}
-	rdb, err := sql.Open("sqlite", dsn("query_only(1)"))
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: open %s for reading: %w", cfg.Path, err)
-	}
+	rdb := sql.OpenDB(newCachingConnector(dsn("query_only(1)")))
 	rdb.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
 	s := &Store{
-		db:  db,
-		rdb: rdb,
-		now: cfg.Now,
-		log: cfg.Logger,
-		bus: newBus(),
+		durable: sync == "FULL",
+		db:      db,
+		rdb:     rdb,
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		bus:     newBus(),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -146,8 +144,40 @@ func (t *Tx) SQL() *sql.Tx { return t.tx }
 func (t *Tx) AfterCommit(f func()) { t.after = append(t.after, f) }
 
 // InTx runs fn in a write transaction and commits it if fn returns nil.
+// The commit may not have reached the disk when InTx returns (see
+// InDurableTx): use it for work that is redone if lost, such as a job's
+// bookkeeping.
 func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, nil)
+	return s.inTx(ctx, s.db, fn)
+}
+
+// InDurableTx is InTx for a commit the mediator is about to acknowledge to
+// someone (a record accepted, a delivery received): with synchronous FULL
+// it is on disk, with every earlier commit, when InDurableTx returns.
+func (s *Store) InDurableTx(ctx context.Context, fn func(*Tx) error) error {
+	if !s.durable {
+		return s.InTx(ctx, fn)
+	}
+	// SQLite's safety level cannot change inside a transaction: set it on
+	// the connection around this one.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return unavailable("connect", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+		return unavailable("set synchronous", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
+	return s.inTx(ctx, conn, fn)
+}
+
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+func (s *Store) inTx(ctx context.Context, db beginner, fn func(*Tx) error) error {
+	sqlTx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable("begin transaction", err)
 	}
@@ -204,7 +234,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = s.InTx(ctx, func(tx *Tx) error {
+		err = s.InDurableTx(ctx, func(tx *Tx) error {
 			if _, err := tx.tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("store: migration %s: %w", f.path, err)
 			}

@@ -95,13 +95,21 @@ func TestInsertAndDedupe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Transaction(ctx, "A1")
+	got, err := s.TransactionWithPacket(ctx, "A1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := *tr
 	if diff := cmp.Diff(&want, got); diff != "" {
 		t.Errorf("stored transaction (-want +got):\n%s", diff)
+	}
+	summary, err := s.Transaction(ctx, "A1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Packet = bridge.Packet{}
+	if diff := cmp.Diff(&want, summary); diff != "" {
+		t.Errorf("transaction without packet (-want +got):\n%s", diff)
 	}
 
 	// A second live transaction for the same key is refused by the database

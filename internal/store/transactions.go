@@ -23,6 +23,12 @@ const transactionColumns = `id, event_kind, opencrvs_version, intake, record_id,
 	registration_number, state, token, packet, skip_reason, attempts, last_error, uin, vid,
 	created_at, updated_at`
 
+// summaryColumns are transactionColumns without the packet, which most
+// readers do not need and which is the costly part to decode.
+const summaryColumns = `id, event_kind, opencrvs_version, intake, record_id, tracking_id,
+	registration_number, state, token, NULL, skip_reason, attempts, last_error, uin, vid,
+	created_at, updated_at`
+
 func scanTransaction(row interface{ Scan(...any) error }) (*bridge.Transaction, error) {
 	var (
 		t              bridge.Transaction
@@ -46,8 +52,8 @@ func scanTransaction(row interface{ Scan(...any) error }) (*bridge.Transaction, 
 	return &t, nil
 }
 
-func getTransaction(ctx context.Context, q querier, where string, arg any) (*bridge.Transaction, error) {
-	t, err := scanTransaction(q.QueryRowContext(ctx, `SELECT `+transactionColumns+` FROM transactions WHERE `+where, arg))
+func getTransaction(ctx context.Context, q querier, columns, where string, arg any) (*bridge.Transaction, error) {
+	t, err := scanTransaction(q.QueryRowContext(ctx, `SELECT `+columns+` FROM transactions WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bridge.Errorf(bridge.ENotFound, "no transaction %v", arg)
 	}
@@ -57,20 +63,27 @@ func getTransaction(ctx context.Context, q querier, where string, arg any) (*bri
 	return t, nil
 }
 
-// Transaction returns the transaction with id (the AID); ENotFound if none.
+// Transaction returns the transaction with id (the AID), without its
+// packet (see TransactionWithPacket); ENotFound if none.
 func (s *Store) Transaction(ctx context.Context, id string) (*bridge.Transaction, error) {
-	return getTransaction(ctx, s.rdb, `id = $1`, id)
+	return getTransaction(ctx, s.rdb, summaryColumns, `id = $1`, id)
 }
 
-// Transaction returns the transaction with id, as this transaction sees it.
+// TransactionWithPacket is Transaction with the packet MOSIP is sent.
+func (s *Store) TransactionWithPacket(ctx context.Context, id string) (*bridge.Transaction, error) {
+	return getTransaction(ctx, s.rdb, transactionColumns, `id = $1`, id)
+}
+
+// Transaction returns the transaction with id, without its packet, as this
+// transaction sees it.
 func (t *Tx) Transaction(ctx context.Context, id string) (*bridge.Transaction, error) {
-	return getTransaction(ctx, t.tx, `id = $1`, id)
+	return getTransaction(ctx, t.tx, summaryColumns, `id = $1`, id)
 }
 
 // LiveByDedupeKey returns the transaction for key that a resend must return
 // (any not REPORTED), or nil.
 func (t *Tx) LiveByDedupeKey(ctx context.Context, key string) (*bridge.Transaction, error) {
-	tr, err := getTransaction(ctx, t.tx, `dedupe_key = $1 AND state <> 'REPORTED'`, key)
+	tr, err := getTransaction(ctx, t.tx, summaryColumns, `dedupe_key = $1 AND state <> 'REPORTED'`, key)
 	if bridge.ErrorCodeOf(err) == bridge.ENotFound {
 		return nil, nil
 	}
@@ -164,23 +177,46 @@ func (t *Tx) Transition(ctx context.Context, id string, c Change) (bool, error) 
 		where += fmt.Sprintf("$%d", len(args))
 	}
 	where += ")"
-	// The current state is read first for the event log; the UPDATE's own
-	// condition is what guarantees compare-and-set.
-	var from bridge.State
-	if err := t.tx.QueryRowContext(ctx, `SELECT state FROM transactions WHERE id = $1`, id).Scan(&from); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, bridge.Errorf(bridge.ENotFound, "no transaction %s", id)
+	// The event is written first, from the row as it is (its state is the
+	// "from"), and only if the row is in a From state; the UPDATE has the
+	// same condition. Two statements, no round trip to read the state.
+	evArgs := []any{id, now.UnixMilli(), c.To, c.Reason, c.Attempt}
+	evWhere := "id = $1 AND state IN ("
+	for i, st := range c.From {
+		evArgs = append(evArgs, st)
+		if i > 0 {
+			evWhere += ", "
 		}
-		return false, unavailable("read state", err)
+		evWhere += fmt.Sprintf("$%d", len(evArgs))
 	}
-	res, err := t.tx.ExecContext(ctx, `UPDATE transactions SET `+strings.Join(sets, ", ")+` WHERE `+where, args...)
+	evWhere += ")"
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO transaction_events (transaction_id, at, from_state, to_state, reason, attempt)
+		SELECT id, $2, state, $3, $4, $5 FROM transactions WHERE `+evWhere, evArgs...)
 	if err != nil {
-		return false, unavailable("update state", err)
+		return false, unavailable("log event", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = t.exists(ctx, id)
+		}
 		return false, err
 	}
-	return true, t.logEvent(ctx, bridge.Event{TransactionID: id, At: now, From: from, To: c.To, Reason: c.Reason, Attempt: c.Attempt})
+	if _, err := t.tx.ExecContext(ctx, `UPDATE transactions SET `+strings.Join(sets, ", ")+` WHERE `+where, args...); err != nil {
+		return false, unavailable("update state", err)
+	}
+	return true, nil
+}
+
+// exists returns ENotFound if there is no transaction id.
+func (t *Tx) exists(ctx context.Context, id string) error {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM transactions WHERE id = $1`, id).Scan(&n); err != nil {
+		return unavailable("read transaction", err)
+	}
+	if n == 0 {
+		return bridge.Errorf(bridge.ENotFound, "no transaction %s", id)
+	}
+	return nil
 }
 
 // Transition is Tx.Transition in a transaction of its own.
@@ -285,9 +321,9 @@ func (t *Tx) RecordDelivery(ctx context.Context, d Delivery) (bool, error) {
 	return n == 1, err
 }
 
-// RecordDelivery is Tx.RecordDelivery in a transaction of its own.
+// RecordDelivery is Tx.RecordDelivery in a durable transaction of its own.
 func (s *Store) RecordDelivery(ctx context.Context, d Delivery) (isNew bool, err error) {
-	err = s.InTx(ctx, func(tx *Tx) error {
+	err = s.InDurableTx(ctx, func(tx *Tx) error {
 		isNew, err = tx.RecordDelivery(ctx, d)
 		return err
 	})
@@ -334,7 +370,7 @@ func isUniqueViolation(err error) bool {
 // TransactionsByRecord returns the transactions of an OpenCRVS record,
 // oldest first.
 func (s *Store) TransactionsByRecord(ctx context.Context, recordID string) ([]*bridge.Transaction, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+transactionColumns+` FROM transactions WHERE record_id = $1 ORDER BY created_at, id`, recordID)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+summaryColumns+` FROM transactions WHERE record_id = $1 ORDER BY created_at, id`, recordID)
 	if err != nil {
 		return nil, unavailable("read transactions", err)
 	}
