@@ -30,7 +30,7 @@ var options = []option{
 	{name: "HOST", def: "0.0.0.0", help: "address to listen on"},
 	{name: "PORT", def: "2024", help: "port to listen on"},
 	{name: "SQLITE_DATABASE_PATH", def: "data/opencrvs-mosip.sqlite", help: "SQLite database file (created if missing)"},
-	{name: "SQLITE_SYNCHRONOUS", def: "FULL", help: "FULL: a commit survives a power cut; NORMAL: faster, survives a process crash"},
+	{name: "SQLITE_SYNCHRONOUS", def: "FULL", help: "FULL: what the mediator acknowledges (a record accepted, a delivery received) is on disk before it answers; NORMAL: faster, safe against a crash of the process but not a power cut"},
 	{name: "AUTO_MIGRATE", def: "true", help: "apply database migrations at start; false: refuse to start on an out-of-date schema"},
 	{name: "COUNTRY_CONFIG", help: "country rules and mapping (YAML); empty: the embedded Farajaland default"},
 

@@ -8,7 +8,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"unicode"
+
+	"opencrvs-mosip/internal/telemetry"
 )
 
 // Operations named in an APIError.
@@ -53,7 +54,6 @@ const (
 	maxErrorsKept  = 20
 	maxCodeLen     = 40
 	maxMessageLen  = 200
-	truncatedMark  = "…"
 	errorSeparator = "; "
 )
 
@@ -335,26 +335,7 @@ func cleanErrors(errs []ServiceError) []ServiceError {
 	}
 	out := make([]ServiceError, len(errs))
 	for i, se := range errs {
-		out[i] = ServiceError{ErrorCode: printable(se.ErrorCode, maxCodeLen), Message: printable(se.Message, maxMessageLen)}
+		out[i] = ServiceError{ErrorCode: telemetry.Printable(se.ErrorCode, maxCodeLen), Message: telemetry.Printable(se.Message, maxMessageLen)}
 	}
 	return out
-}
-
-// printable shortens s to at most n runes and replaces control characters,
-// so that MOSIP's text cannot forge log lines.
-func printable(s string, n int) string {
-	var b strings.Builder
-	count := 0
-	for _, r := range s {
-		if count == n {
-			b.WriteString(truncatedMark)
-			break
-		}
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			r = ' '
-		}
-		b.WriteRune(r)
-		count++
-	}
-	return strings.TrimSpace(b.String())
 }

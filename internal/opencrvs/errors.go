@@ -9,7 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode"
+
+	"opencrvs-mosip/internal/telemetry"
 )
 
 // What can go wrong with a GraphQL answer besides the errors it lists.
@@ -95,8 +96,8 @@ func (e *GraphQLError) addErrors(items []graphQLErrorItem, secrets []string) {
 	}
 	for _, it := range items {
 		code, _ := it.Extensions["code"].(string)
-		e.Messages = append(e.Messages, printable(redact(it.Message, secrets), maxGraphQLMsgLen))
-		e.Codes = append(e.Codes, printable(code, maxGraphQLCodeLen))
+		e.Messages = append(e.Messages, telemetry.Printable(redact(it.Message, secrets), maxGraphQLMsgLen))
+		e.Codes = append(e.Codes, telemetry.Printable(code, maxGraphQLCodeLen))
 	}
 }
 
@@ -119,25 +120,6 @@ func redact(msg string, secrets []string) string {
 		msg = msg[:i+len(marker)] + redacted + reason
 	}
 	return msg
-}
-
-// printable shortens s to at most n runes and replaces control characters,
-// so that remote text cannot forge log lines.
-func printable(s string, n int) string {
-	var b strings.Builder
-	count := 0
-	for _, r := range s {
-		if count == n {
-			b.WriteString("…")
-			break
-		}
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			r = ' '
-		}
-		b.WriteRune(r)
-		count++
-	}
-	return strings.TrimSpace(b.String())
 }
 
 // transientCodes are the extensions.code values that say "OpenCRVS failed,

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"opencrvs-mosip/internal/telemetry"
 )
 
 // Modes of the hub's GET on the callback.
@@ -70,7 +72,7 @@ func ParseIntent(q url.Values) (Intent, error) {
 	if err != nil {
 		return Intent{}, err
 	}
-	in.Reason = printable(reason, maxReasonLen)
+	in.Reason = telemetry.Printable(reason, maxReasonLen)
 	lease, err := one("hub.lease_seconds")
 	if err != nil {
 		return Intent{}, err
@@ -81,7 +83,7 @@ func ParseIntent(q url.Values) (Intent, error) {
 	case "":
 		return Intent{}, errors.New("websub: intent: hub.mode is missing")
 	default:
-		return Intent{}, fmt.Errorf("websub: intent: unknown hub.mode %q", printable(mode, 40))
+		return Intent{}, fmt.Errorf("websub: intent: unknown hub.mode %q", telemetry.Printable(mode, 40))
 	}
 	if in.Topic == "" {
 		return Intent{}, errors.New("websub: intent: hub.topic is missing")
@@ -102,7 +104,7 @@ func ParseIntent(q url.Values) (Intent, error) {
 	if lease != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(lease))
 		if err != nil || n < 0 || n > maxLeaseSeconds {
-			return Intent{}, fmt.Errorf("websub: intent: hub.lease_seconds %q is not a number of seconds between 0 and %d", printable(lease, 40), maxLeaseSeconds)
+			return Intent{}, fmt.Errorf("websub: intent: hub.lease_seconds %q is not a number of seconds between 0 and %d", telemetry.Printable(lease, 40), maxLeaseSeconds)
 		}
 		in.LeaseSeconds = n
 	}
@@ -166,23 +168,4 @@ func isVisibleASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// printable shortens s to at most n runes and replaces control characters
-// and invalid UTF-8, so that remote text cannot forge log lines.
-func printable(s string, n int) string {
-	var b strings.Builder
-	count := 0
-	for _, r := range s {
-		if count == n {
-			b.WriteString("…")
-			break
-		}
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			r = ' '
-		}
-		b.WriteRune(r)
-		count++
-	}
-	return strings.TrimSpace(b.String())
 }

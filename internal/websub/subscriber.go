@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"opencrvs-mosip/internal/telemetry"
 )
 
 // Subscription timing.
@@ -268,11 +270,11 @@ func (s *Subscriber) post(ctx context.Context, op string, form url.Values) error
 	herr := &HubError{Op: op, Topic: s.topic, StatusCode: resp.StatusCode}
 	switch {
 	case formErr == nil && answer.Has("hub.reason"):
-		herr.Reason = printable(answer.Get("hub.reason"), maxReasonLen)
+		herr.Reason = telemetry.Printable(answer.Get("hub.reason"), maxReasonLen)
 	case denied:
 		herr.Reason = "denied without a reason"
 	default:
-		herr.Reason = printable(string(body), maxReasonInError)
+		herr.Reason = telemetry.Printable(string(body), maxReasonInError)
 	}
 	return herr
 }
@@ -290,7 +292,7 @@ func (s *Subscriber) post(ctx context.Context, op string, form url.Values) error
 // renewal; counted as verified, since the hub holds the subscription), as a
 // warning otherwise.
 func (s *Subscriber) HandleIntent(in Intent) (challenge string, ok bool) {
-	log := s.log.With("topic", printable(in.Topic, 200), "mode", in.Mode)
+	log := s.log.With("topic", telemetry.Printable(in.Topic, 200), "mode", in.Mode)
 	if in.Topic != s.topic {
 		log.Warn("websub intent for a topic we do not subscribe to; refused", "our_topic", s.topic)
 		return "", false
