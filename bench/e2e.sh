@@ -29,9 +29,11 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 $bin sim mosip --addr 127.0.0.1:$MOS --partner-cert "$OUT/cert.pem" --credential-format mosip --log-level warn >"$OUT/mosip.log" 2>&1 &
-pids+=($!)
+mos=$!
+pids+=($mos)
 $bin sim opencrvs --addr 127.0.0.1:$OCR --mediator http://127.0.0.1:$MED --log-level warn >"$OUT/opencrvs.log" 2>&1 &
-pids+=($!)
+ocr=$!
+pids+=($ocr)
 M=http://127.0.0.1:$MOS
 env HOST=127.0.0.1 PORT=$MED SQLITE_DATABASE_PATH="$OUT/mediator.sqlite" SQLITE_SYNCHRONOUS=$SYNC LOG_LEVEL=warn \
   OPENCRVS_PUBLIC_KEY_URL=http://127.0.0.1:$OCR/.well-known OPENCRVS_GRAPHQL_GATEWAY_URL=http://127.0.0.1:$OCR/graphql \
@@ -50,18 +52,20 @@ for _ in $(seq 1 100); do curl -sf http://127.0.0.1:$MED/readyz >/dev/null && br
 sleep 1 # let the WebSub subscription settle
 
 ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
-before=$(ticks $med)
+before=$(ticks $med); before_mos=$(ticks $mos); before_ocr=$(ticks $ocr)
 if [ -n "${PPROF:-}" ]; then
   (sleep 2; curl -s -o "$OUT/mediator.cpu.prof" "http://127.0.0.1:$PPR/debug/pprof/profile?seconds=10") &
 fi
 $bin load --opencrvs http://127.0.0.1:$OCR --records "$RECORDS" --concurrency "$CONCURRENCY" --kind "$KIND" --mode "$MODE" 2>"$OUT/load.log" | tee "$OUT/load.json"
-after=$(ticks $med)
+after=$(ticks $med); after_mos=$(ticks $mos); after_ocr=$(ticks $ocr)
 hz=$(getconf CLK_TCK)
 completed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["completed"])' "$OUT/load.json")
-python3 - "$before" "$after" "$hz" "$completed" "$(grep VmHWM /proc/$med/status | awk '{print $2}')" <<'PY'
+python3 - "$before" "$after" "$hz" "$completed" "$(grep VmHWM /proc/$med/status | awk '{print $2}')" \
+  "$before_mos" "$after_mos" "$before_ocr" "$after_ocr" <<'PY'
 import sys
-b, a, hz, n, hwm = map(int, sys.argv[1:])
-cpu = (a - b) / hz
-print(f"mediator CPU {cpu:.2f} s for {n} records = {1000*cpu/max(n,1):.2f} ms/record; peak RSS {hwm/1024:.1f} MiB")
+b, a, hz, n, hwm, bm, am, bo, ao = map(int, sys.argv[1:])
+per = lambda x, y: 1000 * (y - x) / hz / max(n, 1)
+print(f"mediator CPU {(a - b) / hz:.2f} s for {n} records = {per(b, a):.2f} ms/record; peak RSS {hwm / 1024:.1f} MiB")
+print(f"simulators: MOSIP {per(bm, am):.2f} ms/record, OpenCRVS {per(bo, ao):.2f} ms/record")
 PY
 echo "logs and profile in $OUT"

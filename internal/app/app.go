@@ -65,7 +65,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 		return nil, err
 	}
 
-	httpClient := &http.Client{Timeout: cfg.CallTimeout}
+	// One connection pool for MOSIP and OpenCRVS, with room for every worker
+	// to keep its connection (the default keeps 2 per host: under load every
+	// call would open a new one).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns = 2 * (cfg.SubmitWorkers + cfg.FeedbackWorkers + 4)
+	transport.MaxIdleConnsPerHost = cfg.SubmitWorkers + cfg.FeedbackWorkers + 4
+	httpClient := &http.Client{Timeout: cfg.CallTimeout, Transport: transport}
 	packetAuth := mosip.NewAuthClient(mosip.AuthConfig{URL: cfg.MOSIPAuthURL, ClientID: cfg.PacketClientID, SecretKey: cfg.PacketSecret, AppID: cfg.MOSIPAppID, HTTPClient: httpClient, Logger: log})
 	websubAuth := mosip.NewAuthClient(mosip.AuthConfig{URL: cfg.MOSIPAuthURL, ClientID: cfg.WebSubClientID, SecretKey: cfg.WebSubClientSecret, AppID: cfg.MOSIPAppID, HTTPClient: httpClient, Logger: log})
 	mosipClient := mosip.NewClient(mosip.ClientConfig{

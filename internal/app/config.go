@@ -60,7 +60,7 @@ var options = []option{
 	{name: "MOSIP_WEBSUB_CALLBACK_URL", required: true, help: "this service's /websub/callback as MOSIP reaches it"},
 	{name: "MOSIP_WEBSUB_SECRET", required: true, secret: true, help: "hub.secret: deliveries must be signed with it"},
 	{name: "MOSIP_WEBSUB_LEASE_SECONDS", def: "0", help: "lease asked for (0: the hub's default)"},
-	{name: "MOSIP_WEBSUB_RENEW_INTERVAL", def: "12h", help: "how often the subscription is made again"},
+	{name: "MOSIP_WEBSUB_RENEW_INTERVAL", def: "12h", help: "the subscription is renewed before its lease ends, and at least this often"},
 	{name: "DECRYPT_P12_FILE_PATH", required: true, help: "PKCS#12 keystore with the partner key credentials are encrypted to"},
 	{name: "DECRYPT_P12_FILE_PASSWORD", required: true, secret: true, help: "its password"},
 

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -39,7 +40,10 @@ type system struct {
 	log         *slog.Logger
 	cancel      context.CancelFunc
 	done        chan error
-	stop        func()
+	// deadline bounds every wait of the test: a stuck system fails the
+	// test in minutes.
+	deadline time.Time
+	stop     func()
 }
 
 type systemOptions struct {
@@ -136,6 +140,7 @@ func startSystem(t *testing.T, opts systemOptions) *system {
 		mosip: mosipSim, mosipURL: mosipSrv.URL,
 		opencrvs: opencrvsSim, opencrvsURL: opencrvsSrv.URL,
 		partner: partner, cfg: cfg, log: log,
+		deadline: time.Now().Add(5 * time.Minute),
 	}
 	s.run(ln)
 	stopped := false
@@ -240,6 +245,15 @@ func mustPartner(t testing.TB) *mosip.KeyPair {
 // do sends a JSON request and decodes a JSON answer into out (if not nil).
 func do(t testing.TB, method, url string, header http.Header, body any, out any) int {
 	t.Helper()
+	st, err := call(method, url, header, body, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// call is do for goroutines other than the test's.
+func call(method, url string, header http.Header, body any, out any) (int, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -248,13 +262,13 @@ func do(t testing.TB, method, url string, header http.Header, body any, out any)
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
-			t.Fatal(err)
+			return 0, err
 		}
 		rd = bytes.NewReader(data)
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -264,19 +278,19 @@ func do(t testing.TB, method, url string, header http.Header, body any, out any)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return 0, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s: answer %d is not JSON: %v: %s", method, url, resp.StatusCode, err, data)
+			return resp.StatusCode, fmt.Errorf("%s %s: answer %d is not JSON: %v: %s", method, url, resp.StatusCode, err, data)
 		}
 	}
-	return resp.StatusCode
+	return resp.StatusCode, nil
 }
 
 // simRecord is the OpenCRVS simulator's view of a record.
@@ -296,27 +310,54 @@ type simRecord struct {
 // sendRecord asks the OpenCRVS simulator to send a record to the mediator.
 func (s *system) sendRecord(t testing.TB, req map[string]any) simRecord {
 	t.Helper()
-	var rec simRecord
-	if st := do(t, "POST", s.opencrvsURL+"/sim/records", nil, req, &rec); st/100 != 2 {
-		t.Fatalf("POST /sim/records %v: status %d", req, st)
+	rec, err := s.trySendRecord(req)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return rec
+}
+
+func (s *system) trySendRecord(req map[string]any) (simRecord, error) {
+	var rec simRecord
+	st, err := call("POST", s.opencrvsURL+"/sim/records", nil, req, &rec)
+	if err == nil && st/100 != 2 {
+		err = fmt.Errorf("POST /sim/records %v: status %d", req, st)
+	}
+	return rec, err
 }
 
 // waitRecord waits until the record is no longer waiting (bounded).
 func (s *system) waitRecord(t testing.TB, id string) simRecord {
 	t.Helper()
+	rec, err := s.tryWaitRecord(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// tryWaitRecord waits until the record is no longer waiting, at most 60 s
+// and never past the system's deadline (so that a stuck run fails in
+// minutes, not in hours).
+func (s *system) tryWaitRecord(id string) (simRecord, error) {
 	deadline := time.Now().Add(60 * time.Second)
+	if s.deadline.Before(deadline) {
+		deadline = s.deadline
+	}
 	for {
 		var rec simRecord
-		if st := do(t, "GET", s.opencrvsURL+"/sim/records/"+id+"?wait=10s", nil, nil, &rec); st != http.StatusOK {
-			t.Fatalf("GET /sim/records/%s: status %d", id, st)
+		st, err := call("GET", s.opencrvsURL+"/sim/records/"+id+"?wait=5s", nil, nil, &rec)
+		if err != nil {
+			return rec, err
+		}
+		if st != http.StatusOK {
+			return rec, fmt.Errorf("GET /sim/records/%s: status %d", id, st)
 		}
 		if rec.Status != "waiting" {
-			return rec
+			return rec, nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("record %s still waiting after 60s", id)
+			return rec, fmt.Errorf("record %s still waiting", id)
 		}
 	}
 }

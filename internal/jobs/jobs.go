@@ -54,7 +54,8 @@ type Config struct {
 	// SubmitWorkers and FeedbackWorkers are how many jobs of each queue run
 	// at once.
 	SubmitWorkers, FeedbackWorkers int
-	// RenewInterval is how often the WebSub subscription is made again.
+	// RenewInterval is how often the WebSub subscription is made again even
+	// when its lease is longer (default 12h).
 	RenewInterval time.Duration
 	// FetchPollInterval is how often idle queues look for due jobs (retries);
 	// new jobs wake them at once.
@@ -92,11 +93,10 @@ func New(cfg Config) (*Runner, error) {
 	var periodic []*river.PeriodicJob
 	if cfg.Subscriber != nil {
 		river.AddWorker(workers, &subscribeWorker{r: r})
-		interval := cfg.RenewInterval
-		if interval <= 0 {
-			interval = 12 * time.Hour
+		if r.cfg.RenewInterval <= 0 {
+			r.cfg.RenewInterval = 12 * time.Hour
 		}
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(interval),
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(subscriptionCheckEvery),
 			func() (river.JobArgs, *river.InsertOpts) { return SubscribeArgs{}, r.opts(QueueMaintenance) },
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "websub_subscribe"}))
 	}

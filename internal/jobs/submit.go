@@ -44,8 +44,12 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 	if err != nil {
 		return err
 	}
-	if tr.State != bridge.StateQueued && !(tr.State == bridge.StateDead && tr.UIN == "" && tr.VID == "") {
-		return nil // already past submission (e.g. MOSIP answered before this job finished last time)
+	// Work only while the packet waits: QUEUED, or DEAD before MOSIP issued
+	// anything (an operator's retry). Anything else is past submission, e.g.
+	// MOSIP answered before this job recorded its own success.
+	deadBeforeMOSIP := tr.State == bridge.StateDead && tr.UIN == "" && tr.VID == "" && tr.Packet.Process != ""
+	if tr.State != bridge.StateQueued && !deadBeforeMOSIP {
+		return nil
 	}
 	dto, err := packetRequest(tr, r.cfg.Packet)
 	if err != nil {

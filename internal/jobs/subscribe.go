@@ -7,10 +7,16 @@ import (
 	"github.com/riverqueue/river"
 )
 
-// SubscribeArgs (re)subscribes to MOSIP's credential topic. It runs when the
-// job queue starts and then periodically, so the subscription outlives hub
-// restarts and lease ends; MOSIP's hub answers a repeated subscription with
-// "already registered", which is harmless.
+// subscriptionCheckEvery is how often the subscription job looks whether
+// the WebSub subscription needs to be made or renewed.
+const subscriptionCheckEvery = time.Minute
+
+// SubscribeArgs makes sure the mediator is subscribed to MOSIP's credential
+// topic. It runs when the job queue starts and then every minute, and
+// subscribes when the subscription is due: never verified (retried with
+// backoff), its lease nearly over, or not renewed for RenewInterval (a hub
+// that restarted may have forgotten it; MOSIP's hub answers a repeated
+// subscription with "already registered", which is harmless).
 type SubscribeArgs struct{}
 
 func (SubscribeArgs) Kind() string { return "websub_subscribe" }
@@ -25,9 +31,19 @@ func (w *subscribeWorker) NextRetry(job *river.Job[SubscribeArgs]) time.Time {
 }
 
 func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[SubscribeArgs]) error {
+	sub := w.r.cfg.Subscriber
+	renewAt, requested := sub.RenewAt(), sub.Status().Requested
+	now := w.r.cfg.Now() // after RenewAt, which answers "now" when due at once
+	// A retry of a failed attempt subscribes whatever RenewAt says: River's
+	// retry policy paces failures.
+	due := job.Attempt > 1 || (!renewAt.IsZero() && !now.Before(renewAt)) ||
+		(!requested.IsZero() && now.Sub(requested) >= w.r.cfg.RenewInterval)
+	if !due {
+		return nil
+	}
 	callCtx, cancel := context.WithTimeout(ctx, w.r.cfg.CallTimeout)
 	defer cancel()
-	if err := w.r.cfg.Subscriber.Subscribe(callCtx); err != nil {
+	if err := sub.Subscribe(callCtx); err != nil {
 		w.r.log.Warn("WebSub subscription failed; will retry", "attempt", job.Attempt, "err", err)
 		return err
 	}
