@@ -395,69 +395,67 @@ func (s *Sim) stageNewUIN(reg *registration) outcome {
 	return success("UIN and perpetual VID generated; identity ACTIVATED")
 }
 
+// withIdentity runs f, under the simulator's lock, on the identity a death
+// or update packet names (by UIN, VID or national id number).
+func (s *Sim) withIdentity(reg *registration, f func(id *identity, ref string, now time.Time) outcome) outcome {
+	ref := identityRef(reg.pkt.dto.Fields)
+	if ref == "" {
+		return failed("", "UIN not found: the packet has none of the fields "+strings.Join(identityRefFields, ", "))
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.ids.find(ref)
+	if id == nil {
+		return failed("", "UIN not found")
+	}
+	return f(id, ref, now)
+}
+
 // stageDeath flags the identity deceased: MOSIP's policy is flagging only,
 // the UIN stays ACTIVATED.
 func (s *Sim) stageDeath(reg *registration) outcome {
-	fields := reg.pkt.dto.Fields
-	ref := identityRef(fields)
-	if ref == "" {
-		return failed("", "UIN not found: the packet has none of the fields "+strings.Join(identityRefFields, ", "))
-	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := s.ids.find(ref)
-	if id == nil {
-		return failed("", "UIN not found")
-	}
-	reg.uin, reg.vid = id.uin, id.vid
-	if id.deceased {
-		return success("identity already marked deceased; no change")
-	}
-	id.deceased = true
-	id.dateOfDeath = fields["dateOfDeath"]
-	id.rids = append(id.rids, reg.key.rid)
-	id.updatedAt = now
-	return success("identity marked deceased; UIN stays ACTIVATED")
+	return s.withIdentity(reg, func(id *identity, _ string, now time.Time) outcome {
+		reg.uin, reg.vid = id.uin, id.vid
+		if id.deceased {
+			return success("identity already marked deceased; no change")
+		}
+		id.deceased = true
+		id.dateOfDeath = reg.pkt.dto.Fields["dateOfDeath"]
+		id.rids = append(id.rids, reg.key.rid)
+		id.updatedAt = now
+		return success("identity marked deceased; UIN stays ACTIVATED")
+	})
 }
 
 func (s *Sim) stageUpdate(reg *registration) outcome {
-	fields := reg.pkt.dto.Fields
-	ref := identityRef(fields)
-	if ref == "" {
-		return failed("", "UIN not found: the packet has none of the fields "+strings.Join(identityRefFields, ", "))
-	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := s.ids.find(ref)
-	if id == nil {
-		return failed("", "UIN not found")
-	}
-	changed := 0
-	for k, v := range fields {
-		if k == "UIN" || k == "VID" || k == "vid" || (k == "nationalIdNumber" && v == ref) {
-			continue
+	return s.withIdentity(reg, func(id *identity, ref string, now time.Time) outcome {
+		fields := reg.pkt.dto.Fields
+		changed := 0
+		for k, v := range fields {
+			if k == "UIN" || k == "VID" || k == "vid" || (k == "nationalIdNumber" && v == ref) {
+				continue
+			}
+			if id.fields[k] != v {
+				id.fields[k] = v
+				changed++
+			}
 		}
-		if id.fields[k] != v {
-			id.fields[k] = v
-			changed++
+		if e, ok := s.ids.dedupe[id.dedupeKey]; ok && id.dedupeKey != "" && e.uin == id.uin {
+			delete(s.ids.dedupe, id.dedupeKey)
 		}
-	}
-	if e, ok := s.ids.dedupe[id.dedupeKey]; ok && id.dedupeKey != "" && e.uin == id.uin {
-		delete(s.ids.dedupe, id.dedupeKey)
-	}
-	id.dedupeKey = ""
-	if key := dedupeKey(id.fields); key != "" {
-		if _, taken := s.ids.dedupe[key]; !taken {
-			s.ids.dedupe[key] = dedupeEntry{rid: reg.key.rid, uin: id.uin}
-			id.dedupeKey = key
+		id.dedupeKey = ""
+		if key := dedupeKey(id.fields); key != "" {
+			if _, taken := s.ids.dedupe[key]; !taken {
+				s.ids.dedupe[key] = dedupeEntry{rid: reg.key.rid, uin: id.uin}
+				id.dedupeKey = key
+			}
 		}
-	}
-	id.rids = append(id.rids, reg.key.rid)
-	id.updatedAt = now
-	reg.uin, reg.vid = id.uin, id.vid
-	return success(fmt.Sprintf("identity updated: %d field(s) changed", changed))
+		id.rids = append(id.rids, reg.key.rid)
+		id.updatedAt = now
+		reg.uin, reg.vid = id.uin, id.vid
+		return success(fmt.Sprintf("identity updated: %d field(s) changed", changed))
+	})
 }
 
 func (s *Sim) stageFinalization(reg *registration) outcome { return success("") }
