@@ -97,7 +97,13 @@ func New(cfg Config) (*Runner, error) {
 			r.cfg.RenewInterval = 12 * time.Hour
 		}
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(subscriptionCheckEvery),
-			func() (river.JobArgs, *river.InsertOpts) { return SubscribeArgs{}, r.opts(QueueMaintenance) },
+			func() (river.JobArgs, *river.InsertOpts) {
+				// Unique: while one is retrying against a hub that is down, the
+				// minutely schedule must not pile up more of them.
+				opts := r.opts(QueueMaintenance)
+				opts.UniqueOpts = river.UniqueOpts{ByArgs: true}
+				return SubscribeArgs{}, opts
+			},
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "websub_subscribe"}))
 	}
 	client, err := river.NewClient(cfg.Store.RiverDriver(), &river.Config{
@@ -190,12 +196,17 @@ func (r *Runner) failure(ctx context.Context, id string, from []bridge.State, at
 	if !transient {
 		reason = "failed for a reason retrying cannot fix"
 	}
-	_, terr := r.cfg.Store.Transition(ctx, id, store.Change{From: from, To: bridge.StateDead, Reason: reason, Attempt: attempt, LastError: &msg})
+	applied, terr := r.cfg.Store.Transition(ctx, id, store.Change{From: from, To: bridge.StateDead, Reason: reason, Attempt: attempt, LastError: &msg})
 	if terr != nil {
 		// The database is down: come back without spending an attempt, so
 		// the transaction is never left without a job.
 		r.log.Warn("cannot mark transaction dead; will try again", "transaction_id", id, "err", terr)
 		return river.JobSnooze(r.cfg.Retry.Delay(attempt))
+	}
+	if !applied {
+		// Something else moved the transaction on meanwhile (MOSIP's answer
+		// arrived, say): this job has nothing left to do.
+		return river.JobCancel(err)
 	}
 	r.log.Error("transaction dead", "transaction_id", id, "attempt", attempt, "reason", reason, "err", msg)
 	return river.JobCancel(err)
