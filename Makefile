@@ -31,6 +31,14 @@ lint: ## gofmt and go vet
 e2e: ## only the end-to-end tests (real mediator and both simulators on 127.0.0.1)
 	$(GO) test -race -count=1 -run 'E2E' -v ./internal/app/
 
+.PHONY: crash-test
+RECORDS ?= 2000
+KILLS ?= 5
+SEED ?= 0
+crash-test: build ## run serve as a child, SIGKILL it KILLS times (5) while RECORDS records (2000) go through; none lost or confirmed twice (SEED to replay)
+	$(GO) build -o bin/crashtest ./cmd/crashtest
+	bin/crashtest -bin $(BIN) -records $(RECORDS) -kills $(KILLS) -seed $(SEED)
+
 .PHONY: fuzz
 fuzz: ## fuzz each parser of outside input for FUZZTIME (default 30s each)
 	@$(GO) list -f '{{.ImportPath}}' $(PKGS) | while read -r pkg; do \

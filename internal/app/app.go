@@ -5,12 +5,16 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"opencrvs-mosip/internal/country"
@@ -30,6 +34,11 @@ type Mediator struct {
 	store   *store.Store
 	jobs    *jobs.Runner
 	handler http.Handler
+	// stopping is set when shutdown starts: readiness fails and intake
+	// refuses new records while requests in flight finish.
+	stopping atomic.Bool
+	// serverTLS is the TLS the server speaks (nil: plain HTTP).
+	serverTLS *tls.Config
 }
 
 // New opens the database (migrating it, or refusing an out-of-date one),
@@ -51,7 +60,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 		return nil, fmt.Errorf("DECRYPT_P12_FILE_PATH: %w", err)
 	}
 
-	st, err := store.Open(ctx, store.Config{Path: cfg.DatabasePath, Synchronous: cfg.Synchronous, Logger: log})
+	if cfg.StoreKeys == nil {
+		return nil, fmt.Errorf("configuration: STORE_ENCRYPTION_KEY is required: the database keeps OpenCRVS tokens, encrypted")
+	}
+	st, err := store.Open(ctx, store.Config{Path: cfg.DatabasePath, Synchronous: cfg.Synchronous, Logger: log, Sealer: cfg.StoreKeys})
 	if err != nil {
 		return nil, err
 	}
@@ -64,11 +76,28 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 		st.Close()
 		return nil, err
 	}
+	if n, err := st.RecoverFromStop(ctx); err != nil {
+		st.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Warn("jobs interrupted by the last stop are resumed", "jobs", n)
+	}
 
 	// One connection pool for MOSIP and OpenCRVS, with room for every worker
 	// to keep its connection (the default keeps 2 per host: under load every
 	// call would open a new one).
+	srvTLS, err := serverTLS(cfg)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	outTLS, err := outboundTLS(cfg)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = outTLS
 	transport.MaxIdleConns = 2 * (cfg.SubmitWorkers + cfg.FeedbackWorkers + 4)
 	transport.MaxIdleConnsPerHost = cfg.SubmitWorkers + cfg.FeedbackWorkers + 4
 	httpClient := &http.Client{Timeout: cfg.CallTimeout, Transport: transport}
@@ -77,25 +106,64 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 	mosipClient := mosip.NewClient(mosip.ClientConfig{
 		Auth: packetAuth, HTTPClient: httpClient, Logger: log,
 		CreatePacketURL: cfg.CreatePacketURL, WorkflowURL: cfg.WorkflowURL, StatusURL: cfg.StatusURL,
+		IdentityURL: cfg.IdentityURL, VIDURL: cfg.VIDURL,
 	})
+	idaClient, err := newIDAClient(cfg, httpClient, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	qrVerifier, err := newQRVerifier(cfg, httpClient, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	esignetClient, err := newESignetClient(cfg, httpClient, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var identities jobs.IdentityLookup
+	if cfg.IdentityURL != "" && cfg.VIDURL != "" {
+		identities = idRepository{mosipClient}
+	}
 	subscriber := websub.NewSubscriber(websub.SubscriberConfig{
 		HubURL: cfg.HubURL, Topic: cfg.Topic, CallbackURL: cfg.CallbackURL, Secret: []byte(cfg.WebSubSecret),
 		LeaseSeconds: cfg.LeaseSeconds, Token: websubAuth.Token, HTTPClient: httpClient, Logger: log,
 	})
+	var identitySub *websub.Subscriber
+	var identityUpdates *jobs.IdentityUpdateConfig
+	if cfg.IdentityTopic != "" {
+		identitySub = websub.NewSubscriber(websub.SubscriberConfig{
+			HubURL: cfg.HubURL, Topic: cfg.IdentityTopic, CallbackURL: cfg.IdentityCallback, Secret: []byte(cfg.WebSubSecret),
+			LeaseSeconds: cfg.LeaseSeconds, Token: websubAuth.Token, HTTPClient: httpClient, Logger: log,
+		})
+		identityUpdates = &jobs.IdentityUpdateConfig{Reader: mosipClient,
+			Sink: &opencrvs.UpdateSink{URL: cfg.IdentitySinkURL, Secret: []byte(cfg.IdentitySinkSecret), HTTPClient: httpClient}}
+	}
 	runner, err := jobs.New(jobs.Config{
-		Store:      st,
-		MOSIP:      mosipClient,
-		OpenCRVS:   opencrvs.NewGraphQLClient(opencrvs.GraphQLConfig{URL: cfg.OpenCRVSGraphQL, HTTPClient: httpClient, Logger: log}),
-		Subscriber: subscriber,
+		Store:              st,
+		MOSIP:              mosipClient,
+		OpenCRVS:           opencrvs.NewGraphQLClient(opencrvs.GraphQLConfig{URL: cfg.OpenCRVSGraphQL, HTTPClient: httpClient, Logger: log}),
+		OpenCRVS19:         opencrvs.NewTRPCClient(opencrvs.TRPCConfig{URL: strings.TrimRight(cmp.Or(cfg.OpenCRVSGateway, gatewayOf(cfg.OpenCRVSGraphQL)), "/") + "/events", HTTPClient: httpClient, Logger: log}),
+		Subscriber:         subscriber,
+		IdentitySubscriber: identitySub,
+		IdentityUpdates:    identityUpdates,
+		Identities:         identities,
 		Packet: jobs.PacketConfig{
 			Source: cfg.PacketSource, SchemaVersion: cfg.SchemaVersion,
 			RefID: cfg.CentreID + "_" + cfg.MachineID, SchemaJSON: countryCfg.IDSchemaJSON(),
 		},
-		Retry:             jobs.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax, MaxAttempts: cfg.RetryAttempts},
+		Retry: jobs.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax, MaxAttempts: cfg.RetryAttempts, MaxAge: cfg.RetryMaxAge},
+		Reconcile: jobs.ReconcileConfig{
+			After: cfg.ReconcileAfter, MaxInterval: cfg.ReconcileMax, Interval: cfg.ReconcileInterval, Batch: cfg.ReconcileBatch,
+		},
+		Reasons:           jobs.DefaultReasons.With(countryCfg.RejectionReasons()),
 		CallTimeout:       cfg.CallTimeout,
 		SubmitWorkers:     cfg.SubmitWorkers,
 		FeedbackWorkers:   cfg.FeedbackWorkers,
 		RenewInterval:     cfg.RenewInterval,
+		SubscriptionCheck: cfg.SubscriptionCheck,
 		FetchPollInterval: cfg.FetchPollInterval,
 		Logger:            log,
 	})
@@ -103,20 +171,44 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 		st.Close()
 		return nil, err
 	}
-	svc := &pipeline.Service{Store: st, Jobs: runner, Country: countryCfg, AID: aid, Logger: log}
+	m := &Mediator{cfg: cfg, log: log, store: st, jobs: runner, serverTLS: srvTLS}
+	svc := &pipeline.Service{Store: st, Jobs: runner, Country: countryCfg, AID: aid, Logger: log,
+		Reversal: pipeline.ReversalConfig{
+			Mode: cmp.Or(cfg.ReversalMode, pipeline.DefaultReversal.Mode), Process: cmp.Or(cfg.ReversalProcess, pipeline.DefaultReversal.Process),
+			FlagField:    cmp.Or(cfg.DeathFlagField, pipeline.DefaultReversal.FlagField),
+			FlagDeceased: pipeline.DefaultReversal.FlagDeceased, FlagAlive: pipeline.DefaultReversal.FlagAlive,
+		},
+	}
+	if cfg.IdentityURL != "" {
+		svc.Identities = mosipClient
+	}
 	handler := httpapi.New(httpapi.Config{
-		Pipeline:      svc,
-		Store:         st,
-		Verifier:      opencrvs.NewVerifier(opencrvs.VerifierConfig{PublicKeyURL: cfg.OpenCRVSPublicKey, HTTPClient: httpClient, Logger: log, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience}),
-		RequiredScope: opencrvs.ScopeConfirmRegistration,
-		Subscriber:    subscriber,
-		WebSubSecret:  []byte(cfg.WebSubSecret),
-		WebSubTopic:   cfg.Topic,
-		PartnerKey:    partner.Key,
-		MaxBodyBytes:  cfg.MaxBodyBytes,
-		Logger:        log,
+		Pipeline:           svc,
+		Store:              st,
+		Verifier:           opencrvs.NewVerifier(opencrvs.VerifierConfig{PublicKeyURL: cfg.OpenCRVSPublicKey, HTTPClient: httpClient, Logger: log, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience}),
+		RequiredScope:      opencrvs.ScopeConfirmRegistration,
+		ReversalScope:      cmp.Or(cfg.ReversalScope, "record.registration-correct"),
+		Subscriber:         subscriber,
+		WebSubSecret:       []byte(cfg.WebSubSecret),
+		WebSubTopic:        cfg.Topic,
+		IdentitySubscriber: identitySub,
+		IdentityTopic:      cfg.IdentityTopic,
+		PartnerKey:         partner.Key,
+		MaxBodyBytes:       cfg.MaxBodyBytes,
+		MaxQueueDepth:      cfg.MaxQueueDepth,
+		Stopping:           m.stopping.Load,
+		AdminToken:         cfg.AdminToken,
+		IDA:                idaClient,
+		QRVerifier:         qrVerifier,
+		QRScope:            cfg.QRScope,
+		ESignet:            esignetClient,
+		ESignetClientID:    cfg.OIDPClientID,
+		CORSOrigins:        cfg.ClientAppOrigins,
+		Fields:             opencrvs.NewGraphQLClient(opencrvs.GraphQLConfig{URL: cfg.OpenCRVSGraphQL, HTTPClient: httpClient, Logger: log}),
+		Logger:             log,
 	})
-	return &Mediator{cfg: cfg, log: log, store: st, jobs: runner, handler: handler}, nil
+	m.handler = handler
+	return m, nil
 }
 
 // Handler is the mediator's HTTP handler.
@@ -143,7 +235,7 @@ func (m *Mediator) Run(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("start jobs: %w", err)
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(m.listen(ln)) }()
 	m.log.Info("mediator listening", "addr", ln.Addr().String())
 
 	var err error
@@ -152,8 +244,17 @@ func (m *Mediator) Run(ctx context.Context, ln net.Listener) error {
 	case err = <-serveErr:
 	}
 	m.log.Info("mediator stopping")
+	m.stopping.Store(true)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.ShutdownTimeout)
 	defer cancel()
+	if err == nil && m.cfg.DrainDelay > 0 {
+		// Load balancers see readiness fail and stop sending before the
+		// listener closes.
+		select {
+		case <-time.After(m.cfg.DrainDelay):
+		case <-shutdownCtx.Done():
+		}
+	}
 	if serr := srv.Shutdown(shutdownCtx); serr != nil {
 		err = errors.Join(err, fmt.Errorf("http shutdown: %w", serr))
 	}

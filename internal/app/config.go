@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"opencrvs-mosip/internal/store"
 )
 
 // option is one configuration variable. Every option the mediator reads is
@@ -30,12 +33,14 @@ var options = []option{
 	{name: "HOST", def: "0.0.0.0", help: "address to listen on"},
 	{name: "PORT", def: "2024", help: "port to listen on"},
 	{name: "SQLITE_DATABASE_PATH", def: "data/opencrvs-mosip.sqlite", help: "SQLite database file (created if missing)"},
+	{name: "STORE_ENCRYPTION_KEY", required: true, secret: true, help: "encrypts the OpenCRVS tokens kept in the database (AES-256-GCM): <key id>:<base64 of 32 bytes>[,<older key>...], the current key first (`opencrvs-mosip keys generate`; after a change, `opencrvs-mosip keys rotate`)"},
 	{name: "SQLITE_SYNCHRONOUS", def: "FULL", help: "FULL: what the mediator acknowledges (a record accepted, a delivery received) is on disk before it answers; NORMAL: faster, safe against a crash of the process but not a power cut"},
 	{name: "AUTO_MIGRATE", def: "true", help: "apply database migrations at start; false: refuse to start on an out-of-date schema"},
 	{name: "COUNTRY_CONFIG", help: "country rules and mapping (YAML); empty: the embedded Farajaland default"},
 
 	{name: "OPENCRVS_PUBLIC_KEY_URL", required: true, help: "OpenCRVS auth service public key (PEM), e.g. http://auth:4040/.well-known"},
 	{name: "OPENCRVS_GRAPHQL_GATEWAY_URL", required: true, help: "OpenCRVS 1.8 GraphQL gateway, e.g. http://gateway:7070/graphql"},
+	{name: "OPENCRVS_GATEWAY_URL", help: "OpenCRVS 1.9 gateway; 1.9 records are accepted or rejected by tRPC at its /events, e.g. http://gateway:7070 (empty: OPENCRVS_GRAPHQL_GATEWAY_URL without /graphql)"},
 	{name: "OPENCRVS_TOKEN_ISSUER", help: "required issuer of OpenCRVS tokens (empty: not checked)"},
 	{name: "OPENCRVS_TOKEN_AUDIENCE", help: "comma-separated audiences, one of which OpenCRVS tokens must carry (empty: not checked)"},
 
@@ -48,6 +53,8 @@ var options = []option{
 	{name: "MOSIP_CREATE_PACKET_URL", required: true, help: "packet manager .../commons/v1/packetmanager/createPacket"},
 	{name: "MOSIP_PROCESS_PACKET_URL", required: true, help: "registration processor .../registrationprocessor/v1/workflowmanager/workflowinstance"},
 	{name: "MOSIP_REGISTRATION_STATUS_URL", help: "registration processor .../registrationprocessor/v1/registrationstatus/search (empty: derived from MOSIP_PROCESS_PACKET_URL)"},
+	{name: "MOSIP_IDENTITY_URL", help: "ID repository .../idrepository/v1/identity, read to find the UIN of a processed birth whose credential never arrived (empty: derived from MOSIP_CREATE_PACKET_URL)"},
+	{name: "MOSIP_VID_URL", help: "ID repository .../idrepository/v1/vid, read for the VID of such a birth (empty: derived from MOSIP_IDENTITY_URL)"},
 	{name: "MOSIP_CENTER_ID", def: "10001", help: "registration centre id (packet refId, RID)"},
 	{name: "MOSIP_MACHINE_ID", def: "10004", help: "registration machine id (packet refId, RID)"},
 	{name: "MOSIP_PACKET_SOURCE", def: "OPENCRVS", help: "createPacket source (MOSIP's dev2 config names CRVS1)"},
@@ -61,70 +68,158 @@ var options = []option{
 	{name: "MOSIP_WEBSUB_SECRET", required: true, secret: true, help: "hub.secret: deliveries must be signed with it"},
 	{name: "MOSIP_WEBSUB_LEASE_SECONDS", def: "0", help: "lease asked for (0: the hub's default)"},
 	{name: "MOSIP_WEBSUB_RENEW_INTERVAL", def: "12h", help: "the subscription is renewed before its lease ends, and at least this often"},
+	{name: "DEATH_REVERSAL_MODE", def: "packet", help: "how a death registered by mistake is undone in MOSIP: packet (DEATH_REVERSAL_PROCESS packet clearing the death flag, through the registration processor) or idrepo (ID repository update: UIN ACTIVATED, death flag cleared)"},
+	{name: "DEATH_REVERSAL_PROCESS", def: "CRVS_UPDATE", help: "process of the death reversal packet"},
+	{name: "DEATH_REVERSAL_SCOPE", def: "record.registration-correct", help: "OpenCRVS token scope POST /events/death-reversal requires"},
+	{name: "DEATH_FLAG_FIELD", def: "deathDeclared", help: "MOSIP identity field marking a person deceased (yes) or not (no)"},
+	{name: "MOSIP_IDENTITY_UPDATE_TOPIC", help: "WebSub topic of identity changes made in MOSIP (e.g. IDENTITY_UPDATED); empty: not subscribed"},
+	{name: "MOSIP_IDENTITY_UPDATE_CALLBACK_URL", help: "this service's /websub/identity as MOSIP reaches it (empty: derived from MOSIP_WEBSUB_CALLBACK_URL)"},
+	{name: "OPENCRVS_IDENTITY_UPDATE_URL", help: "country configuration endpoint that receives identity changes for civil records (required with MOSIP_IDENTITY_UPDATE_TOPIC)"},
+	{name: "OPENCRVS_IDENTITY_UPDATE_SECRET", secret: true, help: "HMAC key signing those posts (X-Hub-Signature); required with MOSIP_IDENTITY_UPDATE_TOPIC"},
 	{name: "DECRYPT_P12_FILE_PATH", required: true, help: "PKCS#12 keystore with the partner key credentials are encrypted to"},
 	{name: "DECRYPT_P12_FILE_PASSWORD", required: true, secret: true, help: "its password"},
+	{name: "IDA_AUTH_URL", help: "MOSIP IDA auth endpoint .../idauthentication/v1/auth, for POST /verify and /events/review (empty: identity verification is off and they answer 404)"},
+	{name: "IDA_AUTH_DOMAIN_URI", help: "domainUri of IDA requests (empty: the scheme and host of IDA_AUTH_URL)"},
+	{name: "PARTNER_MISP_LK", secret: true, help: "MISP license key of the IDA auth partner (required with IDA_AUTH_URL)"},
+	{name: "PARTNER_ID", help: "IDA auth partner id (required with IDA_AUTH_URL)"},
+	{name: "PARTNER_APIKEY", secret: true, help: "IDA auth partner API key (required with IDA_AUTH_URL)"},
+	{name: "ENCRYPT_CERT_PATH", help: "IDA partner certificate (PEM) IDA requests are encrypted to (required with IDA_AUTH_URL)"},
+	{name: "SIGN_P12_FILE_PATH", help: "PKCS#12 keystore whose key signs IDA requests (empty: DECRYPT_P12_FILE_PATH)"},
+	{name: "SIGN_P12_FILE_PASSWORD", secret: true, help: "its password (empty with SIGN_P12_FILE_PATH empty: DECRYPT_P12_FILE_PASSWORD)"},
+	{name: "TRUSTED_QR_ISSUERS", help: "comma-separated ID card issuer keys POST /verify-qr trusts: JWKS URLs (http/https) and JWKS or PEM (certificate, public key) files; list several for key rotation (empty: /verify-qr is off)"},
+	{name: "QR_ISSUER_KEYS_REFRESH", def: "1h", help: "how long a fetched issuer JWKS is used before it is fetched again (a code naming an unknown key id fetches it again after 30s)"},
+	{name: "QR_VERIFY_SCOPE", help: "OpenCRVS token scope POST /verify-qr requires (empty: any valid OpenCRVS token)"},
+
+	{name: "ESIGNET_TOKEN_URL", help: "E-Signet token endpoint .../v1/esignet/oauth/v2/token (or .../oauth/token), for POST /esignet/get-oidp-user-info (empty: E-Signet is off and the route answers 404)"},
+	{name: "ESIGNET_USERINFO_URL", help: "E-Signet user info endpoint .../v1/esignet/oidc/userinfo (empty: derived from ESIGNET_TOKEN_URL)"},
+	{name: "ESIGNET_JWKS_URL", help: "JWKS the user info signature is verified against, .../v1/esignet/oauth/.well-known/jwks.json (empty: derived from ESIGNET_TOKEN_URL)"},
+	{name: "ESIGNET_CLIENT_ASSERTION_AUDIENCE", help: "aud of the client assertion (empty: ESIGNET_TOKEN_URL); set it to E-Signet's own token endpoint URL or issuer when the mediator reaches E-Signet by another address"},
+	{name: "OIDP_CLIENT_PRIVATE_KEY_PATH", help: "file with the E-Signet client's private JWK, base64-encoded JSON as for mosip-api (required with ESIGNET_TOKEN_URL)"},
+	{name: "OIDP_CLIENT_ID", help: "E-Signet client id; when set, requests may leave clientId out and may not name another (empty: each request names it)"},
+	{name: "CLIENT_APP_URL", help: "comma-separated origins of the OpenCRVS client allowed to call /esignet/get-oidp-user-info from the browser (CORS), e.g. https://register.example.org (empty: no CORS headers)"},
 
 	{name: "MAX_BODY_BYTES", def: "10485760", help: "largest request body accepted (bytes)"},
 	{name: "CALL_TIMEOUT", def: "30s", help: "time limit of each call to MOSIP or OpenCRVS"},
 	{name: "RETRY_BASE_DELAY", def: "2s", help: "first retry delay; doubled per attempt"},
 	{name: "RETRY_MAX_DELAY", def: "30m", help: "longest retry delay"},
 	{name: "RETRY_MAX_ATTEMPTS", def: "30", help: "attempts before a transaction is DEAD"},
+	{name: "RETRY_MAX_AGE", def: "48h", help: "a call still failing this long after its first attempt makes the transaction DEAD, whatever the attempt count"},
+	{name: "RECONCILE_AFTER", def: "10m", help: "ask MOSIP for the status of a submitted record when no answer came by WebSub this long after submission"},
+	{name: "RECONCILE_MAX_INTERVAL", def: "6h", help: "longest wait between two status checks of the same record (the wait doubles per check)"},
+	{name: "RECONCILE_INTERVAL", def: "1m", help: "how often reconciliation looks for records due for a status check"},
+	{name: "RECONCILE_BATCH", def: "500", help: "most records checked per reconciliation run"},
+	{name: "MAX_QUEUE_DEPTH", def: "10000", help: "records waiting to be submitted to MOSIP above which intake answers 503 with Retry-After (0: no limit)"},
+	{name: "ADMIN_TOKEN", secret: true, help: "bearer token of the /admin API (empty: the admin API is off)"},
 	{name: "SUBMIT_WORKERS", def: "32", help: "concurrent calls to MOSIP"},
 	{name: "FEEDBACK_WORKERS", def: "32", help: "concurrent calls to OpenCRVS"},
 	{name: "SHUTDOWN_TIMEOUT", def: "30s", help: "time allowed to finish requests and jobs on stop"},
+	{name: "SHUTDOWN_DRAIN", def: "0s", help: "on stop, how long readiness fails (and intake answers 503) before the listener closes, so a load balancer stops sending first"},
 	{name: "LOG_LEVEL", def: "info", help: "debug, info, warn or error"},
 	{name: "LOG_FORMAT", def: "json", help: "json or text"},
+	{name: "TLS_CERT_FILE", help: "serve HTTPS with this certificate (PEM, chain first) and TLS_KEY_FILE; empty: plain HTTP behind a TLS-terminating proxy"},
+	{name: "TLS_KEY_FILE", help: "the private key (PEM) of TLS_CERT_FILE"},
+	{name: "OUTBOUND_CA_FILE", help: "extra CA certificates (PEM) trusted for calls to MOSIP and OpenCRVS, e.g. a ministry's private CA"},
+	{name: "OUTBOUND_CLIENT_CERT_FILE", help: "client certificate (PEM) for mutual TLS to MOSIP and OpenCRVS, with OUTBOUND_CLIENT_KEY_FILE"},
+	{name: "OUTBOUND_CLIENT_KEY_FILE", help: "its private key (PEM)"},
 	{name: "PPROF_ADDR", help: "serve Go's profiler on this address, e.g. 127.0.0.1:6060 (off when empty; never expose it)"},
 }
 
 // Config is the mediator's configuration.
 type Config struct {
-	Addr               string
-	DatabasePath       string
-	Synchronous        string
-	AutoMigrate        bool
-	CountryConfig      string
-	OpenCRVSPublicKey  string
-	OpenCRVSGraphQL    string
-	TokenIssuer        string
-	TokenAudience      []string
-	MOSIPAuthURL       string
-	MOSIPAppID         string
-	PacketClientID     string
-	PacketSecret       string
-	WebSubClientID     string
-	WebSubClientSecret string
-	CreatePacketURL    string
-	WorkflowURL        string
-	StatusURL          string
-	CentreID           string
-	MachineID          string
-	PacketSource       string
-	SchemaVersion      string
-	AIDFormat          string
-	AIDPrefix          string
-	HubURL             string
-	Topic              string
-	CallbackURL        string
-	WebSubSecret       string
-	LeaseSeconds       int
-	RenewInterval      time.Duration
-	P12Path            string
-	P12Password        string
+	Addr         string
+	DatabasePath string
+	// StoreKeys encrypts the tokens kept in the database.
+	StoreKeys *store.Sealer
+	// TLS of the server and of outbound calls (files; empty: off).
+	TLSCertFile, TLSKeyFile                           string
+	OutboundCAFile, OutboundCertFile, OutboundKeyFile string
+	Synchronous                                       string
+	AutoMigrate                                       bool
+	CountryConfig                                     string
+	OpenCRVSPublicKey                                 string
+	OpenCRVSGraphQL                                   string
+	OpenCRVSGateway                                   string
+	TokenIssuer                                       string
+	TokenAudience                                     []string
+	MOSIPAuthURL                                      string
+	MOSIPAppID                                        string
+	PacketClientID                                    string
+	PacketSecret                                      string
+	WebSubClientID                                    string
+	WebSubClientSecret                                string
+	CreatePacketURL                                   string
+	WorkflowURL                                       string
+	StatusURL                                         string
+	IdentityURL                                       string
+	VIDURL                                            string
+	CentreID                                          string
+	MachineID                                         string
+	PacketSource                                      string
+	SchemaVersion                                     string
+	AIDFormat                                         string
+	AIDPrefix                                         string
+	HubURL                                            string
+	Topic                                             string
+	CallbackURL                                       string
+	WebSubSecret                                      string
+	LeaseSeconds                                      int
+	RenewInterval                                     time.Duration
+	P12Path                                           string
+	P12Password                                       string
+	// IDA (identity verification); IDAAuthURL empty: off.
+	IDAAuthURL      string
+	IDADomainURI    string
+	PartnerMISPLK   string
+	PartnerID       string
+	PartnerAPIKey   string
+	IDAEncryptCert  string
+	IDASignP12      string
+	IDASignPassword string
+	// ID card QR codes (/verify-qr); TrustedQRIssuers empty: off.
+	TrustedQRIssuers []string
+	QRKeysRefresh    time.Duration
+	QRScope          string
+	// E-Signet (in-form authentication); ESignetTokenURL empty: off.
+	ESignetTokenURL    string
+	ESignetUserInfoURL string
+	ESignetJWKSURL     string
+	ESignetAudience    string
+	OIDPKeyPath        string
+	OIDPClientID       string
+	ClientAppOrigins   []string
 	MaxBodyBytes       int64
 	CallTimeout        time.Duration
 	RetryBase          time.Duration
 	RetryMax           time.Duration
 	RetryAttempts      int
+	RetryMaxAge        time.Duration
+	ReconcileAfter     time.Duration
+	ReconcileMax       time.Duration
+	ReconcileInterval  time.Duration
+	ReconcileBatch     int
+	MaxQueueDepth      int
+	AdminToken         string
+	ReversalMode       string
+	ReversalProcess    string
+	ReversalScope      string
+	DeathFlagField     string
+	IdentityTopic      string
+	IdentityCallback   string
+	IdentitySinkURL    string
+	IdentitySinkSecret string
 	SubmitWorkers      int
 	FeedbackWorkers    int
 	ShutdownTimeout    time.Duration
+	DrainDelay         time.Duration
 	LogLevel           string
 	LogFormat          string
 	PprofAddr          string
 
 	// FetchPollInterval overrides how often idle job queues poll (tests).
 	FetchPollInterval time.Duration
+	// SubscriptionCheck overrides how often the WebSub subscription job
+	// runs (tests; default a minute).
+	SubscriptionCheck time.Duration
 }
 
 // LoadConfig reads the configuration from getenv. It reports every problem
@@ -138,10 +233,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Addr:               r.values["HOST"] + ":" + r.port("PORT"),
 		DatabasePath:       r.values["SQLITE_DATABASE_PATH"],
 		Synchronous:        r.oneOf("SQLITE_SYNCHRONOUS", "FULL", "NORMAL"),
+		StoreKeys:          r.storeKeys("STORE_ENCRYPTION_KEY"),
 		AutoMigrate:        r.bool("AUTO_MIGRATE"),
 		CountryConfig:      r.values["COUNTRY_CONFIG"],
 		OpenCRVSPublicKey:  r.url("OPENCRVS_PUBLIC_KEY_URL"),
 		OpenCRVSGraphQL:    r.url("OPENCRVS_GRAPHQL_GATEWAY_URL"),
+		OpenCRVSGateway:    r.url("OPENCRVS_GATEWAY_URL"),
 		TokenIssuer:        r.values["OPENCRVS_TOKEN_ISSUER"],
 		TokenAudience:      r.list("OPENCRVS_TOKEN_AUDIENCE"),
 		MOSIPAuthURL:       r.url("MOSIP_AUTH_URL"),
@@ -153,6 +250,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		CreatePacketURL:    r.url("MOSIP_CREATE_PACKET_URL"),
 		WorkflowURL:        r.url("MOSIP_PROCESS_PACKET_URL"),
 		StatusURL:          r.url("MOSIP_REGISTRATION_STATUS_URL"),
+		IdentityURL:        r.url("MOSIP_IDENTITY_URL"),
+		VIDURL:             r.url("MOSIP_VID_URL"),
 		CentreID:           r.values["MOSIP_CENTER_ID"],
 		MachineID:          r.values["MOSIP_MACHINE_ID"],
 		PacketSource:       r.values["MOSIP_PACKET_SOURCE"],
@@ -167,20 +266,110 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RenewInterval:      r.duration("MOSIP_WEBSUB_RENEW_INTERVAL"),
 		P12Path:            r.values["DECRYPT_P12_FILE_PATH"],
 		P12Password:        r.values["DECRYPT_P12_FILE_PASSWORD"],
+		IDAAuthURL:         r.url("IDA_AUTH_URL"),
+		IDADomainURI:       r.values["IDA_AUTH_DOMAIN_URI"],
+		PartnerMISPLK:      r.values["PARTNER_MISP_LK"],
+		PartnerID:          r.values["PARTNER_ID"],
+		PartnerAPIKey:      r.values["PARTNER_APIKEY"],
+		IDAEncryptCert:     r.values["ENCRYPT_CERT_PATH"],
+		IDASignP12:         r.values["SIGN_P12_FILE_PATH"],
+		IDASignPassword:    r.values["SIGN_P12_FILE_PASSWORD"],
+		TrustedQRIssuers:   r.list("TRUSTED_QR_ISSUERS"),
+		QRKeysRefresh:      r.duration("QR_ISSUER_KEYS_REFRESH"),
+		QRScope:            r.values["QR_VERIFY_SCOPE"],
+		ESignetTokenURL:    r.url("ESIGNET_TOKEN_URL"),
+		ESignetUserInfoURL: r.url("ESIGNET_USERINFO_URL"),
+		ESignetJWKSURL:     r.url("ESIGNET_JWKS_URL"),
+		ESignetAudience:    r.values["ESIGNET_CLIENT_ASSERTION_AUDIENCE"],
+		OIDPKeyPath:        r.values["OIDP_CLIENT_PRIVATE_KEY_PATH"],
+		OIDPClientID:       r.values["OIDP_CLIENT_ID"],
+		ClientAppOrigins:   r.list("CLIENT_APP_URL"),
 		MaxBodyBytes:       int64(r.int("MAX_BODY_BYTES", 1024)),
 		CallTimeout:        r.duration("CALL_TIMEOUT"),
 		RetryBase:          r.duration("RETRY_BASE_DELAY"),
 		RetryMax:           r.duration("RETRY_MAX_DELAY"),
 		RetryAttempts:      r.int("RETRY_MAX_ATTEMPTS", 1),
+		RetryMaxAge:        r.duration("RETRY_MAX_AGE"),
+		ReconcileAfter:     r.duration("RECONCILE_AFTER"),
+		ReconcileMax:       r.duration("RECONCILE_MAX_INTERVAL"),
+		ReconcileInterval:  r.duration("RECONCILE_INTERVAL"),
+		ReconcileBatch:     r.int("RECONCILE_BATCH", 1),
+		MaxQueueDepth:      r.int("MAX_QUEUE_DEPTH", 0),
+		AdminToken:         r.values["ADMIN_TOKEN"],
+		ReversalMode:       r.oneOf("DEATH_REVERSAL_MODE", "packet", "idrepo"),
+		ReversalProcess:    r.values["DEATH_REVERSAL_PROCESS"],
+		ReversalScope:      r.values["DEATH_REVERSAL_SCOPE"],
+		DeathFlagField:     r.values["DEATH_FLAG_FIELD"],
+		IdentityTopic:      r.values["MOSIP_IDENTITY_UPDATE_TOPIC"],
+		IdentityCallback:   r.url("MOSIP_IDENTITY_UPDATE_CALLBACK_URL"),
+		IdentitySinkURL:    r.url("OPENCRVS_IDENTITY_UPDATE_URL"),
+		IdentitySinkSecret: r.values["OPENCRVS_IDENTITY_UPDATE_SECRET"],
 		SubmitWorkers:      r.int("SUBMIT_WORKERS", 1),
 		FeedbackWorkers:    r.int("FEEDBACK_WORKERS", 1),
 		ShutdownTimeout:    r.duration("SHUTDOWN_TIMEOUT"),
+		DrainDelay:         r.durationOrZero("SHUTDOWN_DRAIN"),
 		LogLevel:           r.oneOf("LOG_LEVEL", "debug", "info", "warn", "error"),
 		LogFormat:          r.oneOf("LOG_FORMAT", "json", "text"),
 		PprofAddr:          r.values["PPROF_ADDR"],
+		TLSCertFile:        r.values["TLS_CERT_FILE"],
+		TLSKeyFile:         r.values["TLS_KEY_FILE"],
+		OutboundCAFile:     r.values["OUTBOUND_CA_FILE"],
+		OutboundCertFile:   r.values["OUTBOUND_CLIENT_CERT_FILE"],
+		OutboundKeyFile:    r.values["OUTBOUND_CLIENT_KEY_FILE"],
 	}
+	if c.OpenCRVSGateway == "" {
+		c.OpenCRVSGateway = gatewayOf(c.OpenCRVSGraphQL)
+	}
+	c.esignetDefaults(&r)
 	if c.StatusURL == "" && c.WorkflowURL != "" {
 		c.StatusURL = strings.Replace(c.WorkflowURL, "/workflowmanager/workflowinstance", "/registrationstatus/search", 1)
+	}
+	if c.IdentityURL == "" && strings.Contains(c.CreatePacketURL, "/commons/v1/packetmanager/createPacket") {
+		c.IdentityURL = strings.Replace(c.CreatePacketURL, "/commons/v1/packetmanager/createPacket", "/idrepository/v1/identity", 1)
+	}
+	if c.VIDURL == "" && strings.HasSuffix(c.IdentityURL, "/idrepository/v1/identity") {
+		c.VIDURL = strings.TrimSuffix(c.IdentityURL, "/identity") + "/vid"
+	}
+	if c.IdentityTopic != "" {
+		if c.IdentityCallback == "" && strings.HasSuffix(c.CallbackURL, "/websub/callback") {
+			c.IdentityCallback = strings.TrimSuffix(c.CallbackURL, "/callback") + "/identity"
+		}
+		if c.IdentityCallback == "" {
+			r.fail("MOSIP_IDENTITY_UPDATE_CALLBACK_URL", "is required with MOSIP_IDENTITY_UPDATE_TOPIC (it cannot be derived from MOSIP_WEBSUB_CALLBACK_URL)")
+		}
+		if c.IdentitySinkURL == "" {
+			r.fail("OPENCRVS_IDENTITY_UPDATE_URL", "is required with MOSIP_IDENTITY_UPDATE_TOPIC: where identity changes go")
+		}
+		if c.IdentitySinkSecret == "" {
+			r.fail("OPENCRVS_IDENTITY_UPDATE_SECRET", "is required with MOSIP_IDENTITY_UPDATE_TOPIC: it signs what is sent")
+		}
+		if c.IdentityURL == "" {
+			r.fail("MOSIP_IDENTITY_URL", "is required with MOSIP_IDENTITY_UPDATE_TOPIC: the changed identity is read there")
+		}
+	}
+	if c.IDAAuthURL != "" {
+		for _, req := range []struct{ name, v string }{
+			{"PARTNER_MISP_LK", c.PartnerMISPLK}, {"PARTNER_ID", c.PartnerID},
+			{"PARTNER_APIKEY", c.PartnerAPIKey}, {"ENCRYPT_CERT_PATH", c.IDAEncryptCert},
+		} {
+			if req.v == "" {
+				r.fail(req.name, "is required with IDA_AUTH_URL (identity verification through MOSIP IDA)")
+			}
+		}
+		if c.IDADomainURI == "" {
+			if u, err := url.Parse(c.IDAAuthURL); err == nil {
+				c.IDADomainURI = u.Scheme + "://" + u.Host
+			}
+		}
+		if c.IDASignP12 == "" {
+			c.IDASignP12, c.IDASignPassword = c.P12Path, cmp.Or(c.IDASignPassword, c.P12Password)
+		}
+	}
+	if _, err := strconv.ParseFloat(c.SchemaVersion, 64); err != nil {
+		r.fail("MOSIP_PACKET_SCHEMA_VERSION", "must be a number such as 0.100, got %q", c.SchemaVersion)
+	}
+	if c.ReconcileMax < c.ReconcileAfter {
+		r.fail("RECONCILE_MAX_INTERVAL", "must not be shorter than RECONCILE_AFTER")
 	}
 	if c.RetryMax < c.RetryBase {
 		r.fail("RETRY_MAX_DELAY", "must not be shorter than RETRY_BASE_DELAY")
@@ -261,6 +450,25 @@ func (r *reader) duration(name string) time.Duration {
 	return d
 }
 
+func (r *reader) durationOrZero(name string) time.Duration {
+	d, err := time.ParseDuration(r.values[name])
+	if err != nil || d < 0 {
+		r.fail(name, "must be a duration such as 0s, 5s or 1m, got %q", r.values[name])
+	}
+	return d
+}
+
+func (r *reader) storeKeys(name string) *store.Sealer {
+	if r.values[name] == "" {
+		return nil // reported as required
+	}
+	s, err := store.ParseKeys(r.values[name])
+	if err != nil {
+		r.fail(name, "%v", err)
+	}
+	return s
+}
+
 func (r *reader) bool(name string) bool {
 	b, err := strconv.ParseBool(r.values[name])
 	if err != nil {
@@ -309,4 +517,16 @@ func PrintOptions(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.name, def, help)
 	}
 	tw.Flush()
+}
+
+// gatewayOf derives the OpenCRVS 1.9 gateway from the 1.8 GraphQL URL:
+// http://gateway:7070/graphql -> http://gateway:7070 ("" for "").
+func gatewayOf(graphQL string) string {
+	u, err := url.Parse(graphQL)
+	if graphQL == "" || err != nil {
+		return ""
+	}
+	u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/graphql")
+	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	return strings.TrimRight(u.String(), "/")
 }

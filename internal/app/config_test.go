@@ -26,6 +26,7 @@ func requiredEnv() map[string]string {
 		"MOSIP_WEBSUB_SECRET":             "hub-secret",
 		"DECRYPT_P12_FILE_PATH":           "/certs/keystore.p12",
 		"DECRYPT_P12_FILE_PASSWORD":       "mosip123",
+		"STORE_ENCRYPTION_KEY":            "k1:QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=", // 32 bytes of "A"
 	}
 }
 

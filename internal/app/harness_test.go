@@ -23,6 +23,7 @@ import (
 	"opencrvs-mosip/internal/mosip"
 	"opencrvs-mosip/internal/sim/mosipsim"
 	"opencrvs-mosip/internal/sim/opencrvssim"
+	"opencrvs-mosip/internal/store"
 )
 
 // system is the real mediator with both simulators, on 127.0.0.1 ports
@@ -35,6 +36,10 @@ type system struct {
 	mosipURL    string
 	opencrvs    *opencrvssim.Sim
 	opencrvsURL string
+	// mosipSrv and opencrvsSrv serve the simulators; stopServer and
+	// startServer close and reopen them on the same address.
+	mosipSrv    *httptest.Server
+	opencrvsSrv *httptest.Server
 	partner     *mosip.KeyPair
 	cfg         Config
 	log         *slog.Logger
@@ -51,12 +56,19 @@ type systemOptions struct {
 	retryAttempts       int
 	callTimeout         time.Duration
 	mosip               func(*mosipsim.Config)
+	opencrvs            func(*opencrvssim.Config)
 	config              func(*Config)
+	// logger, when set, replaces testLogger for the mediator and the
+	// simulators (each adds its "component" attribute).
+	logger *slog.Logger
 }
 
 func startSystem(t *testing.T, opts systemOptions) *system {
 	t.Helper()
 	log := testLogger(t)
+	if opts.logger != nil {
+		log = opts.logger
+	}
 	partner := mustPartner(t)
 	dir := t.TempDir()
 	p12, err := mosip.EncodePKCS12(partner, "test-password")
@@ -83,7 +95,11 @@ func startSystem(t *testing.T, opts systemOptions) *system {
 		t.Fatal(err)
 	}
 	mediatorURL := "http://" + ln.Addr().String()
-	opencrvsSim, err := opencrvssim.New(opencrvssim.Config{Logger: log.With("component", "opencrvs-sim"), MediatorURL: mediatorURL})
+	ocCfg := opencrvssim.Config{Logger: log.With("component", "opencrvs-sim"), MediatorURL: mediatorURL}
+	if opts.opencrvs != nil {
+		opts.opencrvs(&ocCfg)
+	}
+	opencrvsSim, err := opencrvssim.New(ocCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +108,7 @@ func startSystem(t *testing.T, opts systemOptions) *system {
 	cfg := Config{
 		Addr:               ln.Addr().String(),
 		DatabasePath:       filepath.Join(dir, "mediator.sqlite"),
+		StoreKeys:          mustStoreKeys(t),
 		Synchronous:        "NORMAL",
 		AutoMigrate:        true,
 		OpenCRVSPublicKey:  opencrvsSrv.URL + "/.well-known",
@@ -127,6 +144,13 @@ func startSystem(t *testing.T, opts systemOptions) *system {
 		FeedbackWorkers:    16,
 		ShutdownTimeout:    10 * time.Second,
 		FetchPollInterval:  50 * time.Millisecond,
+		RetryMaxAge:        time.Hour,
+		ReconcileAfter:     3 * time.Second,
+		ReconcileMax:       5 * time.Second,
+		ReconcileInterval:  250 * time.Millisecond,
+		ReconcileBatch:     500,
+		IdentityURL:        mosipSrv.URL + "/idrepository/v1/identity",
+		VIDURL:             mosipSrv.URL + "/idrepository/v1/vid",
 	}
 	if opts.config != nil {
 		opts.config(&cfg)
@@ -137,8 +161,8 @@ func startSystem(t *testing.T, opts systemOptions) *system {
 	}
 	s := &system{
 		t: t, mediator: m, mediatorURL: mediatorURL,
-		mosip: mosipSim, mosipURL: mosipSrv.URL,
-		opencrvs: opencrvsSim, opencrvsURL: opencrvsSrv.URL,
+		mosip: mosipSim, mosipURL: mosipSrv.URL, mosipSrv: mosipSrv,
+		opencrvs: opencrvsSim, opencrvsURL: opencrvsSrv.URL, opencrvsSrv: opencrvsSrv,
 		partner: partner, cfg: cfg, log: log,
 		deadline: time.Now().Add(5 * time.Minute),
 	}
@@ -150,9 +174,9 @@ func startSystem(t *testing.T, opts systemOptions) *system {
 		}
 		stopped = true
 		s.stopMediator(t)
-		opencrvsSrv.Close()
+		s.opencrvsSrv.Close()
 		opencrvsSim.Close()
-		mosipSrv.Close()
+		s.mosipSrv.Close()
 		mosipSim.Close()
 	}
 	t.Cleanup(s.stop)
@@ -200,6 +224,47 @@ func (s *system) restartMediator(t *testing.T) {
 	}
 	s.mediator = m
 	s.run(ln)
+}
+
+// stopServer closes a simulator's listener (and its idle connections), so
+// that calls to it get "connection refused" until startServer reopens it.
+func stopServer(srv *httptest.Server) { srv.Close() }
+
+// startServer serves h again on the address of the closed server srv.
+func startServer(t *testing.T, srv *httptest.Server, h http.Handler) *httptest.Server {
+	t.Helper()
+	addr := srv.Listener.Addr().String()
+	var ln net.Listener
+	var err error
+	for range 50 { // the address was just released; take it back
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("reopen %s: %v", addr, err)
+	}
+	next := httptest.NewUnstartedServer(h)
+	next.Listener.Close()
+	next.Listener = ln
+	next.Start()
+	return next
+}
+
+// stopMOSIP and startMOSIP take the MOSIP simulator off the network and
+// back on the same address (its state is kept).
+func (s *system) stopMOSIP() { stopServer(s.mosipSrv) }
+
+func (s *system) startMOSIP(t *testing.T) {
+	s.mosipSrv = startServer(t, s.mosipSrv, s.mosip)
+}
+
+// stopOpenCRVS and startOpenCRVS do the same for the OpenCRVS simulator.
+func (s *system) stopOpenCRVS() { stopServer(s.opencrvsSrv) }
+
+func (s *system) startOpenCRVS(t *testing.T) {
+	s.opencrvsSrv = startServer(t, s.opencrvsSrv, s.opencrvs)
 }
 
 func cmpDur(a, b time.Duration) time.Duration {
@@ -302,9 +367,12 @@ type simRecord struct {
 	NationalID         *string `json:"nationalId"`
 	RegistrationNumber *string `json:"registrationNumber"`
 	Reason             *string `json:"reason"`
+	Comment            *string `json:"comment"`
 	Confirmations      int     `json:"confirmations"`
 	Rejections         int     `json:"rejections"`
 	MediatorStatus     int     `json:"mediatorStatus"`
+	// Mediator is the mediator's answer to the send.
+	Mediator json.RawMessage `json:"mediator"`
 }
 
 // sendRecord asks the OpenCRVS simulator to send a record to the mediator.
@@ -382,4 +450,17 @@ func mustRead(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+func mustStoreKeys(t testing.TB) *store.Sealer {
+	t.Helper()
+	line, err := store.GenerateKey("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.ParseKeys(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -181,6 +181,7 @@ func TestIntakeMappedBirthAndDeath(t *testing.T) {
 		"requestFields": map[string]any{
 			"birthCertificateNumber": "2026BTEST01", "deathCertificateNumber": "2026DTEST01",
 			"fullName": []map[string]string{{"language": "eng", "value": "Toni Sami"}}, "dateOfBirth": "2026/01/01",
+			"nationalIdNumber": "5823467190",
 		},
 		"metaInfo": map[string]any{}, "audit": map[string]any{},
 	}
@@ -218,5 +219,19 @@ func TestIntakeMappedBirthAndDeath(t *testing.T) {
 	}
 	if death.Packet.Process != bridge.ProcessDeath || death.Packet.Notification.Email != "a@b.org" {
 		t.Errorf("death packet: process %s, notification %+v", death.Packet.Process, death.Packet.Notification)
+	}
+
+	// A death that names no national ID is registered without MOSIP: there
+	// is nobody there to mark.
+	delete(body["requestFields"].(map[string]any), "nationalIdNumber")
+	delete(body["requestFields"].(map[string]any), "birthCertificateNumber")
+	body["trackingId"] = "DTEST02"
+	var third answer
+	tok2 := bearer(s.token(t, "record-2", time.Hour))
+	if st := do(t, "POST", s.mediatorURL+"/events/registration", tok2, body, &third); st != http.StatusAccepted || len(third.Transactions) != 1 {
+		t.Fatalf("death without a national ID: status %d %+v", st, third)
+	}
+	if tr := third.Transactions[0]; tr.Event != "death" || tr.State != string(bridge.StateSkipped) {
+		t.Errorf("death without a national ID: %+v, want SKIPPED", tr)
 	}
 }

@@ -175,3 +175,36 @@ func TestWebSubDeliveries(t *testing.T) {
 		}
 	})
 }
+
+// A hub that restarts without its subscriptions (MOSIP's keeps them in
+// memory) gets the subscription again, and the credentials it held back
+// arrive. Reconciliation is put out of the way so that only the renewed
+// subscription can complete the records.
+func TestE2EHubForgetsTheSubscription(t *testing.T) {
+	s := startSystem(t, systemOptions{config: func(c *Config) {
+		c.RenewInterval = time.Second
+		c.SubscriptionCheck = 100 * time.Millisecond
+		c.ReconcileAfter, c.ReconcileMax = time.Hour, time.Hour
+	}})
+	before := s.sendAll(t, 3, 3, birth)
+	if n := s.mosip.ForgetSubscriptions(); n != 1 {
+		t.Fatalf("the hub forgot %d subscriptions, want 1", n)
+	}
+	recs := s.sendAll(t, 5, 5, birth)
+	s.assertRegistered(t, append(before, recs...))
+	if subs := s.mosip.Subscriptions(); len(subs) != 1 {
+		t.Errorf("subscriptions after renewal: %d, want 1", len(subs))
+	}
+	for _, r := range recs {
+		tr := s.transactionByRecord(t, r.ID)
+		events, err := s.mediator.Store().Events(t.Context(), tr.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			if strings.Contains(e.Reason, "no credential arrived") {
+				t.Errorf("transaction %s was completed by reconciliation, want by the credential", tr.ID)
+			}
+		}
+	}
+}

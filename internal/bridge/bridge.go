@@ -13,10 +13,18 @@ type EventKind string
 const (
 	EventBirth EventKind = "birth"
 	EventDeath EventKind = "death"
+	// EventDeathReversal is not an OpenCRVS record but a request to undo, in
+	// MOSIP, a death registered by mistake: only transactions have it.
+	EventDeathReversal EventKind = "death-reversal"
 )
 
-// Valid reports whether k is an event kind the mediator knows.
+// Valid reports whether k is an event kind of an OpenCRVS record.
 func (k EventKind) Valid() bool { return k == EventBirth || k == EventDeath }
+
+// HasOpenCRVSRecord reports whether transactions of kind k end with feedback
+// to an OpenCRVS record (confirm or reject); a death reversal's caller reads
+// its outcome instead.
+func (k EventKind) HasOpenCRVSRecord() bool { return k != EventDeathReversal }
 
 // OpenCRVSVersion is the OpenCRVS release family a record came from. It decides
 // how feedback goes back (GraphQL for 1.8, tRPC for 1.9).
@@ -37,6 +45,11 @@ const (
 	// IntakeMapped is the payload of the @opencrvs/mosip country-config
 	// library: the country config already decided and mapped.
 	IntakeMapped Intake = "mapped"
+	// IntakeReversal is a death reversal request (POST /events/death-reversal).
+	IntakeReversal Intake = "death-reversal"
+	// IntakeEventDocument is an OpenCRVS 1.9 EventDocument: the mediator
+	// applied the country rules and mapping to its declaration.
+	IntakeEventDocument Intake = "event-document"
 )
 
 // Record is one OpenCRVS record, normalised so that country rules and

@@ -17,8 +17,10 @@ const (
 	EConflict     ErrorCode = "conflict"     // the state does not allow this
 	ETooLarge     ErrorCode = "too_large"    // the body is above the limit
 	EUnavailable  ErrorCode = "unavailable"  // a dependency is down; try later
+	EBusy         ErrorCode = "busy"         // too much work waiting, or shutting down; try later
 	EInternal     ErrorCode = "internal"     // a bug or an unexpected failure
 	EUnsupported  ErrorCode = "unsupported"  // a well-formed input we do not handle
+	EUpstream     ErrorCode = "upstream"     // a dependency answered something wrong or untrustworthy (HTTP 502)
 )
 
 // Error is the application error. Message is safe to show to the caller;

@@ -7,7 +7,16 @@ const (
 	ProcessNew    = "CRVS_NEW"
 	ProcessDeath  = "CRVS_DEATH"
 	ProcessUpdate = "CRVS_UPDATE"
+	// ProcessIDRepoUpdate is not a MOSIP process: the transaction's change
+	// (a death reversal's reactivation) is made through the ID repository's
+	// identity update API instead of a packet.
+	ProcessIDRepoUpdate = "IDREPO_UPDATE"
 )
+
+// IdentityRefFields are the packet fields, in order, that name the MOSIP
+// identity a death or an update is about (MOSIP's ID schema has UIN and vid;
+// the Node mosip-api sends nationalIdNumber).
+var IdentityRefFields = []string{"UIN", "VID", "vid", "nationalIdNumber"}
 
 // Packet is what the mediator sends to MOSIP for one transaction: the
 // identity fields of the MOSIP ID schema and the packet's meta information.

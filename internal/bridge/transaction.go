@@ -54,8 +54,12 @@ type Transaction struct {
 	Kind    EventKind
 	Version OpenCRVSVersion
 	Intake  Intake
-	// RecordID is the OpenCRVS record the feedback goes to.
-	RecordID           string
+	// RecordID is the OpenCRVS record the feedback goes to: the
+	// Composition id (1.8) or the event id (1.9).
+	RecordID string
+	// ActionID is, for OpenCRVS 1.9, the id of the REGISTER action waiting
+	// for the mediator's accept or reject ("" for 1.8).
+	ActionID           string
 	TrackingID         string
 	RegistrationNumber string
 	State              State
@@ -68,10 +72,31 @@ type Transaction struct {
 	Attempts   int
 	LastError  string
 	// UIN and VID are known once MOSIP issued them.
-	UIN       string
-	VID       string
+	UIN string
+	VID string
+	// Corrects is, for a correction, the ID of the transaction of the
+	// registration it corrects; "" for a registration.
+	Corrects string
+	// RejectReason is what the registrar is told when MOSIP refused the
+	// record, in plain words (LastError keeps MOSIP's codes).
+	RejectReason string
+	// DeadFrom is the state a DEAD transaction was in when it died: a retry
+	// resumes there.
+	DeadFrom State
+	// CheckAt is when MOSIP is next asked for the status of a SUBMITTED
+	// transaction (zero: as soon as reconciliation runs); Checks counts the
+	// times it was asked.
+	CheckAt   time.Time
+	Checks    int
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// IssuesNationalID reports whether MOSIP's answer to this transaction is a
+// new national ID that OpenCRVS must store: a birth registration, not a
+// death or a correction.
+func (t *Transaction) IssuesNationalID() bool {
+	return t.Kind == EventBirth && t.Corrects == ""
 }
 
 // NationalID is the identifier OpenCRVS stores for the person: the VID when

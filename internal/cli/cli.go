@@ -25,9 +25,11 @@ func commands() []command {
 	return []command{
 		{"dev", "run the mediator and both simulators on this machine (SQLite under ./data)", runDev},
 		{"serve", "run the mediator, configured by environment variables (serve -h lists them)", runServe},
-		{"sim", "run one simulator: sim mosip | sim opencrvs", runSim},
+		{"sim", "run one simulator: sim mosip | sim opencrvs | sim esignet", runSim},
 		{"migrate", "apply database migrations", runMigrate},
 		{"config", "config check [--record FILE]: compile the country configuration and try it on a record", runConfig},
+		{"keys", "keys generate | rotate: the keys that encrypt the tokens kept in the database", runKeys},
+		{"tx", "tx list | show AID | retry AID: operators' view of transactions", runTx},
 		{"load", "drive records end to end through a running system and print a JSON summary", runLoad},
 		{"version", "print the version", runVersion},
 	}

@@ -26,6 +26,7 @@ import (
 	"opencrvs-mosip/internal/mosip"
 	"opencrvs-mosip/internal/sim/mosipsim"
 	"opencrvs-mosip/internal/sim/opencrvssim"
+	"opencrvs-mosip/internal/store"
 	"opencrvs-mosip/internal/telemetry"
 )
 
@@ -35,9 +36,17 @@ const (
 	devWebSubClient = "mosip-websub-client"
 	devClientSecret = "abcdeABCDE123456"
 	devWebSubSecret = "mosip-websub-secret"
-	devP12Password  = "opencrvs-mosip-dev"
-	devPartnerP12   = "partner.p12"
-	devDatabaseFile = "opencrvs-mosip.sqlite"
+	// devIdentityUpdateSecret signs identity updates sent to the OpenCRVS
+	// simulator.
+	devIdentityUpdateSecret = "opencrvs-identity-update-secret"
+	devP12Password          = "opencrvs-mosip-dev"
+	devPartnerP12           = "partner.p12"
+	devDatabaseFile         = "opencrvs-mosip.sqlite"
+	// IDA partner of dev (mosip-api's development values).
+	devMISPLicenseKey = "aaaaaAAAAAbbbbbBBBBBcccccCCCCCdddddDDDDDeeeeeEEEEE"
+	devIDAPartnerID   = "crvs-partner"
+	devIDAAPIKey      = "123456"
+	devIDACert        = "ida-partner.crt"
 )
 
 func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
@@ -47,12 +56,17 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 	opencrvsAddr := fs.String("opencrvs-addr", "127.0.0.1:7070", "OpenCRVS simulator listen address")
 	dataDir := fs.String("data", "data", "directory for the database and the development partner key")
 	stageDelay := fs.Duration("stage-delay", 0, "MOSIP simulator: pause between registration processor stages")
+	opencrvsVersion := fs.String("opencrvs-version", opencrvssim.Version18, "OpenCRVS simulator: version of records sent without \"version\" (1.8: FHIR/GraphQL, 1.9: EventDocument/tRPC); the mediator takes both")
 	logLevel := fs.String("log-level", firstNonEmpty(env("LOG_LEVEL"), "info"), "debug, info, warn or error")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	log, err := telemetry.NewLogger(stderr, *logLevel, "text")
+	if err != nil {
+		return err
+	}
+	storeKeyPath, err := devStoreKey(*dataDir)
 	if err != nil {
 		return err
 	}
@@ -95,15 +109,32 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 		// MOSIP's default credential provider's format; the W3C form
 		// (-credential-format vc on `sim mosip`) costs an RSA signature each.
 		CredentialFormat: mosipsim.CredentialMOSIP,
+		// IDA: the mediator signs with the partner key; OpenCRVS's mock
+		// identities can be verified through POST /verify.
+		IDAPartner:     &mosipsim.IDAPartner{MISPLicenseKey: devMISPLicenseKey, PartnerID: devIDAPartnerID, APIKey: devIDAAPIKey, Cert: partner.Cert},
+		SeedIdentities: mosipsim.MockIdentities(),
 	})
 	if err != nil {
 		closeAll()
 		return err
 	}
 	defer mosipSim.Close()
+	// E-Signet under the MOSIP simulator's address, at E-Signet's own base path (esignet.go).
+	esignetSim, esignetKey, err := devESignet(*dataDir, log.With("component", "esignet-sim"))
+	if err != nil {
+		closeAll()
+		return err
+	}
+	idaCertPath := filepath.Join(*dataDir, devIDACert)
+	if err := os.WriteFile(idaCertPath, mosipSim.IDACertificatePEM(), 0o600); err != nil {
+		closeAll()
+		return fmt.Errorf("write the simulator's IDA certificate: %w", err)
+	}
 	opencrvsSim, err := opencrvssim.New(opencrvssim.Config{
-		Logger:      log.With("component", "opencrvs-sim"),
-		MediatorURL: mediatorURL,
+		Logger:               log.With("component", "opencrvs-sim"),
+		MediatorURL:          mediatorURL,
+		IdentityUpdateSecret: []byte(devIdentityUpdateSecret),
+		DefaultVersion:       *opencrvsVersion,
 	})
 	if err != nil {
 		closeAll()
@@ -111,7 +142,11 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 	}
 	defer opencrvsSim.Close()
 
-	cfg, err := app.LoadConfig(devEnv(env, map[string]string{
+	defaults := map[string]string{}
+	if env("STORE_ENCRYPTION_KEY") == "" {
+		defaults["STORE_ENCRYPTION_KEY_FILE"] = storeKeyPath
+	}
+	cfg, err := app.LoadConfig(devEnv(env, defaults, map[string]string{
 		"PORT":                            strconv.Itoa(lns[0].Addr().(*net.TCPAddr).Port),
 		"SQLITE_DATABASE_PATH":            filepath.Join(*dataDir, devDatabaseFile),
 		"OPENCRVS_PUBLIC_KEY_URL":         opencrvsURL + "/.well-known",
@@ -128,9 +163,27 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 		"MOSIP_WEBSUB_SECRET":             devWebSubSecret,
 		"DECRYPT_P12_FILE_PATH":           p12Path,
 		"DECRYPT_P12_FILE_PASSWORD":       devP12Password,
+		"IDA_AUTH_URL":                    mosipURL + mosipsim.PathIDAAuth,
+		"PARTNER_MISP_LK":                 devMISPLicenseKey,
+		"PARTNER_ID":                      devIDAPartnerID,
+		"PARTNER_APIKEY":                  devIDAAPIKey,
+		"ENCRYPT_CERT_PATH":               idaCertPath,
+		// Cards the MOSIP simulator prints (GET /sim/identities/{id}/qr).
+		"TRUSTED_QR_ISSUERS":              mosipURL + "/.well-known/jwks.json",
+		"ESIGNET_TOKEN_URL":               mosipURL + devESignetPath + "/oauth/v2/token",
+		"OIDP_CLIENT_PRIVATE_KEY_PATH":    esignetKey,
+		"OIDP_CLIENT_ID":                  devESignetClient,
+		"CLIENT_APP_URL":                  devClientAppURL,
 		"LOG_LEVEL":                       *logLevel,
 		"LOG_FORMAT":                      "text",
 		"SHUTDOWN_TIMEOUT":                "10s",
+		"MOSIP_IDENTITY_UPDATE_TOPIC":     mosip.TopicIdentityUpdated,
+		"OPENCRVS_IDENTITY_UPDATE_URL":    opencrvsURL + opencrvssim.PathIdentityUpdates,
+		"OPENCRVS_IDENTITY_UPDATE_SECRET": devIdentityUpdateSecret,
+		// The simulator takes seconds, not MOSIP's minutes, per packet.
+		"RECONCILE_AFTER":        "30s",
+		"RECONCILE_MAX_INTERVAL": "5m",
+		"RECONCILE_INTERVAL":     "5s",
 	}))
 	if err != nil {
 		closeAll()
@@ -154,15 +207,18 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
   mediator            %s
   MOSIP simulator     %s
   OpenCRVS simulator  %s
+  E-Signet simulator  %s (client %s)
   data                %s
 Register a birth:  curl -s -X POST %s/sim/records -d '{"kind":"birth"}'
 Then see it:       curl -s %s/sim/records/<id>?wait=10s
 Stop with Ctrl-C.
-`, mediatorURL, mosipURL, opencrvsURL, *dataDir, opencrvsURL, opencrvsURL)
+`, mediatorURL, mosipURL, opencrvsURL, mosipURL+devESignetPath, devESignetClient, *dataDir, opencrvsURL, opencrvsURL)
+
+	fmt.Fprintf(stdout, "OpenCRVS records are sent as version %s unless the request gives \"version\" (-opencrvs-version).\n", *opencrvsVersion)
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
-	for i, h := range map[int]http.Handler{1: mosipSim, 2: opencrvsSim} {
+	for i, h := range map[int]http.Handler{1: withESignet(mosipSim, esignetSim), 2: opencrvsSim} {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		ln := lns[i]
 		wg.Go(func() {
@@ -188,13 +244,38 @@ Stop with Ctrl-C.
 
 // devEnv is the development configuration: values given in the real
 // environment win, so that any setting can be tried in dev.
-func devEnv(env Env, defaults map[string]string) Env {
+func devEnv(env Env, defaults ...map[string]string) Env {
 	return func(name string) string {
 		if v := env(name); v != "" && name != "PORT" {
 			return v
 		}
-		return defaults[name]
+		for _, d := range defaults {
+			if v, ok := d[name]; ok {
+				return v
+			}
+		}
+		return ""
 	}
+}
+
+// devStoreKey returns the file holding dev's STORE_ENCRYPTION_KEY under
+// dataDir, made on first use (readable by its owner only).
+func devStoreKey(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "store-key.txt")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	line, err := store.GenerateKey("dev1")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(line+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write the dev store key: %w", err)
+	}
+	return path, nil
 }
 
 func baseURL(ln net.Listener) string {

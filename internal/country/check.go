@@ -34,6 +34,7 @@ func (c *Config) Check(w io.Writer, record []byte, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("country: check %s: %w", source, err)
 	}
+	taskRegNo := rec.RegistrationNumber // OpenCRVS's own: the record was registered
 	out, err := c.Evaluate(rec, now)
 	if err != nil {
 		return fmt.Errorf("country: check %s: %w", source, err)
@@ -98,6 +99,18 @@ func (c *Config) Check(w io.Writer, record []byte, now time.Time) error {
 			fmt.Fprintf(tw, "\nnote: the ID schema marks %s as required and this packet has none; MOSIP may refuse it\n",
 				strings.Join(missing, ", "))
 		}
+	}
+	if taskRegNo != "" && c.events[rec.Event] != nil {
+		corr, err := c.MapCorrection(rec, now)
+		if err != nil {
+			return fmt.Errorf("country: check %s as a correction: %w", source, err)
+		}
+		fmt.Fprintf(tw, "\nas a correction: the record carries registration number %s. If the mediator registered %s %s\n", taskRegNo, rec.Event, rec.TrackingID)
+		fmt.Fprintln(tw, "under that number, this is its correction and MOSIP receives, instead of the above, the fields")
+		fmt.Fprintf(tw, "below that differ from what MOSIP holds, as process %s, with the person's national ID\n", corr.Process)
+		fmt.Fprintln(tw, "(the UIN MOSIP issued for a birth; the deceased's national ID for a death). The rules do not")
+		fmt.Fprintln(tw, "apply to corrections: a registration MOSIP holds is corrected there.")
+		section(tw, "correction fields (process "+corr.Process+")", corr.Fields)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("country: check: %w", err)

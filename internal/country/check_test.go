@@ -15,6 +15,12 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	corrections := map[string][]byte{}
+	for _, name := range []string{"correction-birth-bundle.json", "correction-death-bundle.json"} {
+		if corrections[name], err = os.ReadFile(filepath.Join("../../testdata/opencrvs-1.8", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	noAddress := mustParse(t, "birth:\n  forward: 'true'\n  fields: '{fullName: (.child.name.full | mosipText)}'\n", Options{})
 	badMapping := mustParse(t, "birth:\n  forward: 'false'\n  fields: '{fullName: .child.name.full}'\n", Options{})
 	tests := []struct {
@@ -26,12 +32,24 @@ func TestCheck(t *testing.T) {
 	}{
 		{name: "death not forwarded", cfg: mustDefault(t), record: death, want: []string{
 			"decision             not forwarded: OpenCRVS registers the record without a national ID",
-			"reason               death.forward is false: spouse.authenticated is false, informant.authenticated is false",
+			`reason               death.forward is false: deceased.nationalId != "" is true, spouse.authenticated is false, informant.authenticated is false`,
 			"  informant (SPOUSE)  none recorded",
 			"were it forwarded, MOSIP would receive:",
 			"fields (process CRVS_DEATH)",
 			"  nationalIdNumber  0000000001",
 			"  phone  -",
+		}},
+		{name: "death without a correction", cfg: mustDefault(t), record: death, want: []string{"registration number  2025DYC3RFC"}},
+		{name: "birth correction", cfg: mustDefault(t), record: corrections["correction-birth-bundle.json"], want: []string{
+			"registration number  2026BXXDBIC",
+			"as a correction: the record carries registration number 2026BXXDBIC. If the mediator registered birth BXXDBIC",
+			"correction fields (process CRVS_UPDATE)",
+			`  fullName                [{"language":"eng","value":"Tony Sami"}]`,
+		}},
+		{name: "death correction", cfg: mustDefault(t), record: corrections["correction-death-bundle.json"], want: []string{
+			"correction fields (process CRVS_UPDATE)",
+			"  dateOfDeath       2024/12/01",
+			"  nationalIdNumber  0000000001",
 		}},
 		{name: "required fields missing", cfg: noAddress, want: []string{
 			"note: the ID schema marks dateOfBirth, gender, addressLine1 as required and this packet has none; MOSIP may refuse it",

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -49,14 +50,23 @@ type Config struct {
 	schema   *idSchema
 	events   map[bridge.EventKind]*event
 	jqLimit  time.Duration // for the jq programs of one record
+	reasons  map[string]string
 }
+
+// RejectionReasons returns the file's rejectionReasons: how MOSIP's
+// refusals are explained to registrars, by MOSIP error code (KER-PUT-020),
+// registration status (status:REJECTED) or "default". They override the
+// mediator's own table; an empty text removes an entry.
+func (c *Config) RejectionReasons() map[string]string { return maps.Clone(c.reasons) }
 
 // event is the compiled configuration of one event kind.
 type event struct {
 	process string
-	verify  []personSource
-	rule    *rule
-	fields  *jqProgram
+	// correctionProcess is the MOSIP process of a correction of this event.
+	correctionProcess string
+	verify            []personSource
+	rule              *rule
+	fields            *jqProgram
 	// metaInfo, audit and notification may be nil (nothing configured).
 	metaInfo, audit, notification *jqProgram
 }
@@ -121,16 +131,21 @@ type document struct {
 	Notification       string            `yaml:"notification"`
 	Birth              *eventFile        `yaml:"birth"`
 	Death              *eventFile        `yaml:"death"`
+	// RejectionReasons override the mediator's explanations of MOSIP
+	// refusals (keys: MOSIP error codes, status:<STATUS>, default).
+	RejectionReasons map[string]string `yaml:"rejectionReasons"`
 }
 
 type eventFile struct {
-	Process      string                `yaml:"process"`
-	Verification map[string]personFile `yaml:"verification"`
-	Forward      string                `yaml:"forward"`
-	Fields       string                `yaml:"fields"`
-	MetaInfo     string                `yaml:"metaInfo"`
-	Audit        string                `yaml:"audit"`
-	Notification string                `yaml:"notification"`
+	Process string `yaml:"process"`
+	// CorrectionProcess is the MOSIP process a correction is sent with.
+	CorrectionProcess string                `yaml:"correctionProcess"`
+	Verification      map[string]personFile `yaml:"verification"`
+	Forward           string                `yaml:"forward"`
+	Fields            string                `yaml:"fields"`
+	MetaInfo          string                `yaml:"metaInfo"`
+	Audit             string                `yaml:"audit"`
+	Notification      string                `yaml:"notification"`
 }
 
 type personFile struct {
@@ -257,7 +272,7 @@ func (l *loader) sourceLine(path string, line int) int {
 }
 
 func (l *loader) compile(f *document, opts Options) (*Config, error) {
-	c := &Config{name: l.name, events: make(map[bridge.EventKind]*event, 2), jqLimit: jqTimeLimit}
+	c := &Config{name: l.name, events: make(map[bridge.EventKind]*event, 2), jqLimit: jqTimeLimit, reasons: f.RejectionReasons}
 
 	zone := cmpOr(f.TimeZone, "UTC")
 	loc, err := time.LoadLocation(zone)
@@ -345,6 +360,10 @@ func (l *loader) event(kind bridge.EventKind, ef *eventFile, f *document, jqc *j
 	}
 	if !processRe.MatchString(e.process) {
 		l.fail(k+".process", "%q is not a MOSIP process name (e.g. CRVS_NEW)", e.process)
+	}
+	e.correctionProcess = cmpOr(ef.CorrectionProcess, bridge.ProcessUpdate)
+	if !processRe.MatchString(e.correctionProcess) {
+		l.fail(k+".correctionProcess", "%q is not a MOSIP process name (e.g. CRVS_UPDATE)", e.correctionProcess)
 	}
 
 	allowed := roles(kind)

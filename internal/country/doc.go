@@ -37,6 +37,7 @@
 //	  {name: .informant.name.full, email: .contact.email, phone: .contact.phone}
 //	birth:
 //	  process: CRVS_NEW           # MOSIP process; default CRVS_NEW (birth), CRVS_DEATH (death)
+//	  correctionProcess: CRVS_UPDATE  # MOSIP process of a correction; default CRVS_UPDATE
 //	  verification:               # where each person's in-form ID check is recorded
 //	    mother: {answers: [birth.mother.mother-view-group.verified]}
 //	    informant: {answers: [birth.informant.informant-view-group.verified], identifierType: MOSIP_PSUT_TOKEN_ID}
@@ -47,6 +48,10 @@
 //	    { ... }
 //	death:
 //	  ...
+//	rejectionReasons:             # what registrars read when MOSIP refuses a record, by
+//	  status:REJECTED: "..."      #   MOSIP error code (KER-PUT-020), registration status
+//	  KER-PUT-020: "..."          #   (status:REJECTED, status:FAILED) or default; overrides
+//	                              #   the mediator's table (README, "When MOSIP says no")
 //
 // The deployment adds variables that belong to the installation rather than
 // the country: the mediator passes centerId and machineId (from

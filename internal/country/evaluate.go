@@ -49,7 +49,7 @@ func (c *Config) Evaluate(rec *bridge.Record, now time.Time) (*Outcome, error) {
 		return out, nil
 	}
 	var notes []string
-	if out.Packet, notes, err = c.mapPacket(e, rec, now); err != nil {
+	if out.Packet, notes, err = c.mapPacket(e, e.process, rec, now); err != nil {
 		return nil, err
 	}
 	if len(notes) > 0 {
@@ -62,6 +62,29 @@ func (c *Config) Evaluate(rec *bridge.Record, now time.Time) (*Outcome, error) {
 // (to check a configuration). Like Evaluate it fills verification and the
 // registration number first.
 func (c *Config) Map(rec *bridge.Record, now time.Time) (*bridge.Packet, error) {
+	return c.mapAs(rec, now, func(e *event) string { return e.process })
+}
+
+// CorrectionProcess is the MOSIP process corrections of kind are sent with
+// (the event's correctionProcess, default CRVS_UPDATE).
+func (c *Config) CorrectionProcess(kind bridge.EventKind) string {
+	if e := c.events[kind]; e != nil {
+		return e.correctionProcess
+	}
+	return bridge.ProcessUpdate
+}
+
+// MapCorrection maps a corrected record to the packet of its correction:
+// the event's mapping run with the event's correctionProcess (default
+// CRVS_UPDATE) as $process, whatever the forwarding rule says (the record
+// was forwarded when it was registered). The caller keeps only the fields
+// that changed.
+func (c *Config) MapCorrection(rec *bridge.Record, now time.Time) (*bridge.Packet, error) {
+	return c.mapAs(rec, now, func(e *event) string { return e.correctionProcess })
+}
+
+// mapAs maps rec whatever the rule says, with the process process picks.
+func (c *Config) mapAs(rec *bridge.Record, now time.Time, process func(*event) string) (*bridge.Packet, error) {
 	e, err := c.prepare(rec, now)
 	if err != nil {
 		return nil, err
@@ -70,7 +93,7 @@ func (c *Config) Map(rec *bridge.Record, now time.Time) (*bridge.Packet, error) 
 		return nil, bridge.FieldErrorf(bridge.EUnsupported, "event",
 			"the country configuration %s has no %s section", c.name, rec.Event)
 	}
-	pkt, _, err := c.mapPacket(e, rec, now)
+	pkt, _, err := c.mapPacket(e, process(e), rec, now)
 	return pkt, err
 }
 
@@ -211,11 +234,11 @@ func persons(rec *bridge.Record) []*bridge.Person {
 // ID schema would refuse (a phone number in another format, say) is left
 // out, with a note, rather than costing the whole record; a required one
 // is an error.
-func (c *Config) mapPacket(e *event, rec *bridge.Record, now time.Time) (*bridge.Packet, []string, error) {
-	run := c.newJQRun(rec, e, now)
+func (c *Config) mapPacket(e *event, process string, rec *bridge.Record, now time.Time) (*bridge.Packet, []string, error) {
+	run := c.newJQRun(rec, process, now)
 	ctx, cancel := context.WithTimeout(context.Background(), c.jqLimit)
 	defer cancel()
-	pkt := &bridge.Packet{Process: e.process}
+	pkt := &bridge.Packet{Process: process}
 	obj, err := e.fields.object(ctx, run)
 	if err != nil {
 		return nil, nil, err

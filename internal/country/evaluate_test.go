@@ -79,7 +79,7 @@ func TestDefaultOnSamples(t *testing.T) {
 		{"incoming-birth-bundle-mother-father.json", "2025BN6TQN5",
 			"birth.forward is false: ageInYears(child.birthDate) < 10 is true (ageInYears(child.birthDate) = 0), mother.authenticated is false, father.authenticated is false, informant.authenticated is false"},
 		{"incoming-death-bundle.json", "2025DYC3RFC",
-			"death.forward is false: spouse.authenticated is false, informant.authenticated is false"},
+			"death.forward is false: deceased.nationalId != \"\" is true, spouse.authenticated is false, informant.authenticated is false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -163,7 +163,7 @@ func TestDefaultForwarded(t *testing.T) {
 		{
 			file:    "incoming-death-bundle.json",
 			answers: map[string]string{"death.spouse.spouse-view-group.verified": "authenticated"},
-			reason:  "death.forward is true: spouse.authenticated is true, informant.authenticated is true",
+			reason:  "death.forward is true: deceased.nationalId != \"\" is true, spouse.authenticated is true, informant.authenticated is true",
 			process: "CRVS_DEATH",
 			fields: map[string]string{
 				"fullName": eng("Some One"), "dateOfBirth": `"1990/01/01"`, "gender": eng("Male"),
@@ -398,13 +398,18 @@ func TestDeathRule(t *testing.T) {
 		reason  string
 	}{
 		{"spouse authenticated", deathRecord("SON", map[string]string{spouse: "authenticated"}, true), true,
-			"death.forward is true: spouse.authenticated is true, informant.authenticated is false"},
+			"death.forward is true: deceased.nationalId != \"\" is true, spouse.authenticated is true, informant.authenticated is false"},
 		{"informant authenticated, no spouse", deathRecord("SON", map[string]string{informant: "verified"}, false), true,
-			"death.forward is true: spouse.authenticated is false, informant.authenticated is true"},
+			"death.forward is true: deceased.nationalId != \"\" is true, spouse.authenticated is false, informant.authenticated is true"},
 		{"the spouse informs", deathRecord("SPOUSE", map[string]string{spouse: "verified"}, true), true,
-			"death.forward is true: spouse.authenticated is true, informant.authenticated is true"},
+			"death.forward is true: deceased.nationalId != \"\" is true, spouse.authenticated is true, informant.authenticated is true"},
 		{"nobody", deathRecord("SON", map[string]string{spouse: "failed", informant: "pending"}, true), false,
-			"death.forward is false: spouse.authenticated is false, informant.authenticated is false"},
+			"death.forward is false: deceased.nationalId != \"\" is true, spouse.authenticated is false, informant.authenticated is false"}, {"no national ID: MOSIP has nobody to mark", func() *bridge.Record {
+			r := deathRecord("SON", map[string]string{spouse: "authenticated"}, true)
+			r.Deceased.NationalID = ""
+			return r
+		}(), false,
+			"death.forward is false: deceased.nationalId != \"\" is false, spouse.authenticated is true, informant.authenticated is false"},
 	}
 	for _, tt := range tests {
 		out, err := c.Evaluate(tt.rec, testNow)

@@ -76,7 +76,7 @@ deth:
 	_, err := country.Parse([]byte(yaml), "country.yaml", country.Options{})
 	fmt.Println(err)
 	// Output:
-	// country.yaml:9: unknown key "deth" (allowed here: timeZone, language, registrationNumber, passed, idSchema, vars, jq, metaInfo, audit, notification, birth, death)
+	// country.yaml:9: unknown key "deth" (allowed here: timeZone, language, registrationNumber, passed, idSchema, vars, jq, metaInfo, audit, notification, birth, death, rejectionReasons)
 }
 
 // Once the keys are right, rules and programs are compiled and checked.

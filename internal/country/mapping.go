@@ -145,7 +145,7 @@ type jqRun struct {
 	vars  []any
 }
 
-func (c *Config) newJQRun(rec *bridge.Record, e *event, now time.Time) *jqRun {
+func (c *Config) newJQRun(rec *bridge.Record, process string, now time.Time) *jqRun {
 	input := recordValue(rec)
 	local := now.In(c.loc)
 	vars := make([]any, 0, 6+len(c.varNames))
@@ -154,7 +154,7 @@ func (c *Config) newJQRun(rec *bridge.Record, e *event, now time.Time) *jqRun {
 		local.Format(time.DateOnly),
 		local.Format("2006"),
 		recordUUID(rec.RecordID, now),
-		e.process,
+		process,
 		c.language,
 	)
 	for _, n := range c.varNames {

@@ -13,9 +13,13 @@ func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz answers 200 when the mediator can accept records: its database
-// answers.
+// readyz answers 200 when the mediator can accept records: it is not
+// shutting down and its database answers.
 func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
+	if h.Stopping != nil && h.Stopping() {
+		writeError(w, r, h.Logger, bridge.Errorf(bridge.EBusy, "the mediator is shutting down"))
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := h.Store.Ping(ctx); err != nil {

@@ -20,6 +20,9 @@ type problem struct {
 	RequestID string `json:"requestId,omitempty"`
 }
 
+// busyRetryAfter is the Retry-After (seconds) of a busy answer.
+const busyRetryAfter = "30"
+
 // problemTypePrefix starts every problem type: stable identifiers a client
 // can switch on.
 const problemTypePrefix = "urn:opencrvs-mosip:problem:"
@@ -43,6 +46,10 @@ func status(code bridge.ErrorCode) (int, string) {
 		return http.StatusRequestEntityTooLarge, "Request body too large"
 	case bridge.EUnavailable:
 		return http.StatusServiceUnavailable, "Service unavailable"
+	case bridge.EBusy:
+		return http.StatusServiceUnavailable, "Busy"
+	case bridge.EUpstream:
+		return http.StatusBadGateway, "Bad gateway"
 	}
 	return http.StatusInternalServerError, "Internal error"
 }
@@ -67,9 +74,14 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	case code == bridge.EInternal:
 		p.Detail = "an unexpected error occurred; operators can find it in the logs by the request id"
 		log.Error("request failed", "request_id", p.RequestID, "path", r.URL.Path, "err", err)
+	case code == bridge.EBusy:
+		// Expected under load: the sender retries; no log per request.
+		w.Header().Set("Retry-After", busyRetryAfter)
 	case code == bridge.EUnavailable:
 		w.Header().Set("Retry-After", "5")
 		log.Warn("request failed: dependency unavailable", "request_id", p.RequestID, "path", r.URL.Path, "err", err)
+	case code == bridge.EUpstream:
+		log.Warn("request failed: dependency answered wrongly", "request_id", p.RequestID, "path", r.URL.Path, "err", err)
 	}
 	if code == bridge.EUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)

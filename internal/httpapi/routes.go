@@ -4,11 +4,16 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rsa"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"opencrvs-mosip/internal/bridge"
+	"opencrvs-mosip/internal/esignet"
+	"opencrvs-mosip/internal/ida"
+	"opencrvs-mosip/internal/idcard"
 	"opencrvs-mosip/internal/opencrvs"
 	"opencrvs-mosip/internal/pipeline"
 	"opencrvs-mosip/internal/store"
@@ -22,18 +27,53 @@ type Config struct {
 	Verifier *opencrvs.Verifier
 	// RequiredScope must be in the token of whoever sends a record.
 	RequiredScope string
+	// ReversalScope must be in the token of whoever asks for a death
+	// reversal.
+	ReversalScope string
 	Subscriber    *websub.Subscriber
-	WebSubSecret  []byte
-	WebSubTopic   string
+	// IdentitySubscriber and IdentityTopic: MOSIP's identity update topic
+	// (nil: not subscribed).
+	IdentitySubscriber *websub.Subscriber
+	IdentityTopic      string
+	WebSubSecret       []byte
+	WebSubTopic        string
 	// PartnerKey decrypts credentials MOSIP issued to us.
 	PartnerKey *rsa.PrivateKey
 	// MaxBodyBytes limits request bodies (default 10 MiB).
 	MaxBodyBytes int64
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// MaxQueueDepth is how many records may wait for submission before
+	// intake answers 503 (0: no limit).
+	MaxQueueDepth int
+	// Stopping reports that the mediator is shutting down: readiness fails
+	// and intake refuses new records (nil: never).
+	Stopping func() bool
+	// IDA verifies national IDs for /verify and /events/review (nil:
+	// identity verification is off and those routes answer 404).
+	IDA *ida.Client
+	// Fields sets OpenCRVS 1.8 form fields for /events/review.
+	Fields *opencrvs.GraphQLClient
+	// QRVerifier verifies ID card QR codes for /verify-qr (nil: the route
+	// answers 404); QRScope must be in the caller's token ("": any
+	// OpenCRVS token).
+	QRVerifier *idcard.Verifier
+	QRScope    string
+	// ESignet exchanges E-Signet authorization codes for verified user info
+	// (nil: /esignet/get-oidp-user-info answers 404). ESignetClientID, when
+	// set, is the client id requests may leave out and may not change;
+	// CORSOrigins may call that route from the browser.
+	ESignet         *esignet.Client
+	ESignetClientID string
+	CORSOrigins     []string
+	// AdminToken is the bearer token of /admin (empty: the admin API is off).
+	AdminToken string
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
-type handler struct{ Config }
+type handler struct {
+	Config
+	admission *admission
+}
 
 // New returns the mediator's HTTP handler.
 func New(cfg Config) http.Handler {
@@ -46,11 +86,24 @@ func New(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &handler{cfg}
+	h := &handler{Config: cfg, admission: &admission{max: cfg.MaxQueueDepth, stopping: cfg.Stopping, now: cfg.Now}}
+	if cfg.Store != nil {
+		h.admission.count = func(ctx context.Context) (int, error) { return cfg.Store.CountInState(ctx, bridge.StateQueued) }
+	}
 	mux := http.NewServeMux()
 
 	// OpenCRVS country configuration.
 	mux.HandleFunc("POST /events/registration", h.registration)
+	mux.HandleFunc("POST /events/death-reversal", h.deathReversal)
+	mux.HandleFunc("GET /events/death-reversal/{id}", h.deathReversalStatus)
+	// In-form identity verification through MOSIP IDA (verify.go, review.go).
+	mux.HandleFunc("POST /verify", h.verify)
+	mux.HandleFunc("POST /events/review", h.review)
+	mux.HandleFunc("POST /verify-qr", h.verifyQR) // ID card QR codes (verifyqr.go)
+
+	// OpenCRVS client (the registrar's browser): E-Signet user info (esignet.go).
+	mux.HandleFunc("POST /esignet/get-oidp-user-info", h.esignetUserInfo)
+	mux.HandleFunc("OPTIONS /esignet/get-oidp-user-info", h.esignetPreflight)
 
 	// MOSIP WebSub hub: intent verification and deliveries. MOSIP has been
 	// seen calling the callback with a trailing slash.
@@ -58,10 +111,17 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET /websub/callback/", h.websubIntent)
 	mux.HandleFunc("POST /websub/callback", h.websubDelivery)
 	mux.HandleFunc("POST /websub/callback/", h.websubDelivery)
+	mux.HandleFunc("GET /websub/identity", h.identityIntent)
+	mux.HandleFunc("GET /websub/identity/", h.identityIntent)
+	mux.HandleFunc("POST /websub/identity", h.identityDelivery)
+	mux.HandleFunc("POST /websub/identity/", h.identityDelivery)
 
 	// Operators.
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
+	mux.HandleFunc("GET /admin/transactions", h.admin(h.listTransactions))
+	mux.HandleFunc("GET /admin/transactions/{id}", h.admin(h.showTransaction))
+	mux.HandleFunc("POST /admin/transactions/{id}/retry", h.admin(h.retryTransaction))
 
 	mux.HandleFunc("/", h.notFound)
 	return observe(cfg.Logger, mux)

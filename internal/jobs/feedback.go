@@ -33,7 +33,7 @@ func (w *confirmWorker) NextRetry(job *river.Job[ConfirmArgs]) time.Time {
 	return w.r.cfg.Retry.next(job.Attempt, w.r.cfg.Now())
 }
 
-var confirmable = []bridge.State{bridge.StateIssued, bridge.StateSkipped, bridge.StateDead}
+var confirmable = []bridge.State{bridge.StateIssued, bridge.StateSkipped}
 
 func (w *confirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) error {
 	r := w.r
@@ -41,23 +41,34 @@ func (w *confirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) e
 	if !ok {
 		return err
 	}
+	if !tr.Kind.HasOpenCRVSRecord() {
+		// A death reversal: its caller reads the outcome; no OpenCRVS record
+		// waits for it.
+		_, err := r.cfg.Store.Transition(ctx, tr.ID, store.Change{
+			From: confirmable, To: bridge.StateConfirmed, Attempt: job.Attempt, ClearToken: true,
+			Reason: "MOSIP completed the " + string(tr.Kind),
+		})
+		return err
+	}
 	if err := r.checkToken(tr); err != nil {
-		return r.failure(ctx, tr.ID, confirmable, job.Attempt, job.MaxAttempts, false, err)
+		return r.failure(ctx, tr.ID, confirmable, job.JobRow, false, err)
 	}
 	var ids []opencrvs.Identifier
-	if nid := tr.NationalID(); nid != "" {
+	// Only a birth registration brings OpenCRVS a national ID; a death or a
+	// correction is confirmed with its registration number alone.
+	if nid := tr.NationalID(); nid != "" && tr.IssuesNationalID() {
 		ids = []opencrvs.Identifier{{Type: NationalIDType, Value: nid}}
 	}
 	callCtx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	defer cancel()
-	err = r.cfg.OpenCRVS.ConfirmRegistration(callCtx, tr.Token, tr.RecordID, tr.RegistrationNumber, ids)
+	err = r.confirmInOpenCRVS(callCtx, tr, ids) // GraphQL (1.8) or tRPC (1.9)
 	reason := "OpenCRVS registered the record"
 	switch {
 	case err == nil:
 	case opencrvs.IsAlreadyDone(err):
 		reason = "OpenCRVS had already registered the record"
 	default:
-		return r.failure(ctx, tr.ID, confirmable, job.Attempt, job.MaxAttempts, opencrvs.IsTransient(err), fmt.Errorf("confirm registration: %w", err))
+		return r.failure(ctx, tr.ID, confirmable, job.JobRow, opencrvs.IsTransient(err), fmt.Errorf("confirm registration: %w", err))
 	}
 	if tr.State == bridge.StateSkipped {
 		reason += " without a national ID (not forwarded to MOSIP)"
@@ -88,7 +99,7 @@ func (w *rejectWorker) NextRetry(job *river.Job[RejectArgs]) time.Time {
 // refusals; the comment carries MOSIP's explanation.
 const RejectReason = "other"
 
-var rejectable = []bridge.State{bridge.StateRejectedByMOSIP, bridge.StateDead}
+var rejectable = []bridge.State{bridge.StateRejectedByMOSIP}
 
 func (w *rejectWorker) Work(ctx context.Context, job *river.Job[RejectArgs]) error {
 	r := w.r
@@ -96,15 +107,26 @@ func (w *rejectWorker) Work(ctx context.Context, job *river.Job[RejectArgs]) err
 	if !ok {
 		return err
 	}
-	if err := r.checkToken(tr); err != nil {
-		return r.failure(ctx, tr.ID, rejectable, job.Attempt, job.MaxAttempts, false, err)
+	if !tr.Kind.HasOpenCRVSRecord() {
+		_, err := r.cfg.Store.Transition(ctx, tr.ID, store.Change{
+			From: rejectable, To: bridge.StateReported, Attempt: job.Attempt, ClearToken: true,
+			Reason: "MOSIP refused the " + string(tr.Kind) + "; its caller reads why",
+		})
+		return err
 	}
-	comment := "The national ID system (MOSIP) did not accept this record: " + tr.LastError
+	if err := r.checkToken(tr); err != nil {
+		return r.failure(ctx, tr.ID, rejectable, job.JobRow, false, err)
+	}
+	reason := tr.RejectReason
+	if reason == "" {
+		reason = r.cfg.Reasons.Explain()
+	}
+	comment := rejectComment(reason, tr.ID, tr.LastError)
 	callCtx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	defer cancel()
-	err = r.cfg.OpenCRVS.RejectRegistration(callCtx, tr.Token, tr.RecordID, RejectReason, comment)
+	err = r.rejectInOpenCRVS(callCtx, tr, comment) // GraphQL (1.8) or tRPC (1.9)
 	if err != nil && !opencrvs.IsAlreadyDone(err) {
-		return r.failure(ctx, tr.ID, rejectable, job.Attempt, job.MaxAttempts, opencrvs.IsTransient(err), fmt.Errorf("reject registration: %w", err))
+		return r.failure(ctx, tr.ID, rejectable, job.JobRow, opencrvs.IsTransient(err), fmt.Errorf("reject registration: %w", err))
 	}
 	_, err = r.cfg.Store.Transition(ctx, tr.ID, store.Change{
 		From: rejectable, To: bridge.StateReported, Attempt: job.Attempt,
@@ -114,7 +136,8 @@ func (w *rejectWorker) Work(ctx context.Context, job *river.Job[RejectArgs]) err
 }
 
 // load reads a transaction for a job and says whether the job has work:
-// the transaction is in one of states (or DEAD, when an operator retries).
+// the transaction is in one of states. (An operator's retry moves a DEAD
+// transaction back to the state it died in before its job runs.)
 func (r *Runner) load(ctx context.Context, id string, states ...bridge.State) (*bridge.Transaction, bool, error) {
 	tr, err := r.cfg.Store.Transaction(ctx, id)
 	if bridge.ErrorCodeOf(err) == bridge.ENotFound {
@@ -123,7 +146,7 @@ func (r *Runner) load(ctx context.Context, id string, states ...bridge.State) (*
 	if err != nil {
 		return nil, false, err
 	}
-	for _, s := range append(states, bridge.StateDead) {
+	for _, s := range states {
 		if tr.State == s {
 			return tr, true, nil
 		}

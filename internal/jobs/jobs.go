@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"opencrvs-mosip/internal/bridge"
 	"opencrvs-mosip/internal/mosip"
@@ -31,7 +32,21 @@ const (
 	QueueSubmit      = "submit"      // calls to MOSIP
 	QueueFeedback    = "feedback"    // calls to OpenCRVS
 	QueueMaintenance = "maintenance" // subscriptions, housekeeping
+	QueueReconcile   = "reconcile"   // status checks of submitted records
 )
+
+// ReconcileConfig paces reconciliation: MOSIP is asked for the status of a
+// transaction After it was submitted (if no answer came by WebSub), then
+// again with the wait doubled each time up to MaxInterval. The job runs
+// every Interval and checks at most Batch transactions per run.
+type ReconcileConfig struct {
+	After, MaxInterval, Interval time.Duration
+	Batch                        int
+}
+
+// DefaultReconcile suits a production MOSIP, whose registration processor
+// takes minutes per packet.
+var DefaultReconcile = ReconcileConfig{After: 10 * time.Minute, MaxInterval: 6 * time.Hour, Interval: time.Minute, Batch: 500}
 
 // PacketConfig is what every packet sent to MOSIP shares.
 type PacketConfig struct {
@@ -43,12 +58,28 @@ type PacketConfig struct {
 
 // Config wires the jobs.
 type Config struct {
-	Store      *store.Store
-	MOSIP      *mosip.Client
-	OpenCRVS   *opencrvs.GraphQLClient
+	Store    *store.Store
+	MOSIP    *mosip.Client
+	OpenCRVS *opencrvs.GraphQLClient
+	// OpenCRVS19 answers OpenCRVS 1.9 records (tRPC); nil: their feedback
+	// fails, and their transactions go DEAD saying why.
+	OpenCRVS19 *opencrvs.TRPCClient
 	Subscriber *websub.Subscriber // nil: no WebSub subscription job
+	// IdentitySubscriber keeps the subscription to MOSIP's identity update
+	// topic (nil: none).
+	IdentitySubscriber *websub.Subscriber
+	// IdentityUpdates sends identity changes MOSIP announced to OpenCRVS
+	// (nil: no identity update jobs).
+	IdentityUpdates *IdentityUpdateConfig
+	// Identities reads the UIN of a processed birth whose credential never
+	// came; nil: such births wait for the credential.
+	Identities IdentityLookup
 	Packet     PacketConfig
 	Retry      RetryPolicy
+	Reconcile  ReconcileConfig
+	// Reasons explains MOSIP's refusals to registrars (DefaultReasons when
+	// nil).
+	Reasons Reasons
 	// CallTimeout bounds each call to MOSIP or OpenCRVS.
 	CallTimeout time.Duration
 	// SubmitWorkers and FeedbackWorkers are how many jobs of each queue run
@@ -57,6 +88,9 @@ type Config struct {
 	// RenewInterval is how often the WebSub subscription is made again even
 	// when its lease is longer (default 12h).
 	RenewInterval time.Duration
+	// SubscriptionCheck is how often the subscription job looks whether
+	// the subscription is due (default a minute).
+	SubscriptionCheck time.Duration
 	// FetchPollInterval is how often idle queues look for due jobs (retries);
 	// new jobs wake them at once.
 	FetchPollInterval time.Duration
@@ -85,32 +119,58 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Reasons == nil {
+		cfg.Reasons = DefaultReasons
+	}
+	rc := &cfg.Reconcile
+	rc.After = cmpDuration(rc.After, DefaultReconcile.After)
+	rc.MaxInterval = max(rc.After, cmpDuration(rc.MaxInterval, DefaultReconcile.MaxInterval))
+	rc.Interval = cmpDuration(rc.Interval, DefaultReconcile.Interval)
+	if rc.Batch <= 0 {
+		rc.Batch = DefaultReconcile.Batch
+	}
 	r := &Runner{cfg: cfg, log: cfg.Logger}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &submitWorker{r: r})
 	river.AddWorker(workers, &confirmWorker{r: r})
 	river.AddWorker(workers, &rejectWorker{r: r})
-	var periodic []*river.PeriodicJob
-	if cfg.Subscriber != nil {
+	river.AddWorker(workers, &reconcileWorker{r: r})
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.Reconcile.Interval),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return ReconcileArgs{}, r.periodicOpts(QueueReconcile, 1) // the next run is the retry
+		},
+		&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile"})}
+	if cfg.Subscriber != nil || cfg.IdentitySubscriber != nil {
 		river.AddWorker(workers, &subscribeWorker{r: r})
 		if r.cfg.RenewInterval <= 0 {
 			r.cfg.RenewInterval = 12 * time.Hour
 		}
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(subscriptionCheckEvery),
+	}
+	for _, identity := range []bool{false, true} {
+		if (!identity && cfg.Subscriber == nil) || (identity && cfg.IdentitySubscriber == nil) {
+			continue
+		}
+		id := "websub_subscribe"
+		if identity {
+			id += "_identity"
+		}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cmpDuration(cfg.SubscriptionCheck, defaultSubscriptionCheck)),
 			func() (river.JobArgs, *river.InsertOpts) {
-				// Unique: while one is retrying against a hub that is down, the
+				// While one is retrying against a hub that is down, the
 				// minutely schedule must not pile up more of them.
-				opts := r.opts(QueueMaintenance)
-				opts.UniqueOpts = river.UniqueOpts{ByArgs: true}
-				return SubscribeArgs{}, opts
+				return SubscribeArgs{Identity: identity}, r.periodicOpts(QueueMaintenance, r.cfg.Retry.MaxAttempts)
 			},
-			&river.PeriodicJobOpts{RunOnStart: true, ID: "websub_subscribe"}))
+			&river.PeriodicJobOpts{RunOnStart: true, ID: id}))
+	}
+	if cfg.IdentityUpdates != nil {
+		river.AddWorker(workers, &identityUpdateWorker{r: r})
 	}
 	client, err := river.NewClient(cfg.Store.RiverDriver(), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueSubmit:      {MaxWorkers: max(1, cfg.SubmitWorkers)},
 			QueueFeedback:    {MaxWorkers: max(1, cfg.FeedbackWorkers)},
 			QueueMaintenance: {MaxWorkers: 1},
+			QueueReconcile:   {MaxWorkers: 1},
 		},
 		Workers:      workers,
 		PeriodicJobs: periodic,
@@ -158,6 +218,20 @@ func (r *Runner) opts(queue string) *river.InsertOpts {
 	}
 }
 
+// periodicOpts are the insert options of a periodic job: at most one of it
+// waiting or running at a time. Finished ones do not count (River's
+// default unique states include completed, which would block every run
+// after the first until the completed job is cleaned away).
+func (r *Runner) periodicOpts(queue string, maxAttempts int) *river.InsertOpts {
+	opts := r.opts(queue)
+	opts.MaxAttempts = maxAttempts
+	opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}
+	return opts
+}
+
 func (r *Runner) insert(ctx context.Context, tx *store.Tx, args river.JobArgs, queue string) error {
 	if _, err := r.client.InsertTx(ctx, tx.SQL(), args, r.opts(queue)); err != nil {
 		return &bridge.Error{Code: bridge.EUnavailable, Message: "the job queue is not available", Err: fmt.Errorf("jobs: enqueue %s: %w", args.Kind(), err)}
@@ -183,10 +257,12 @@ func (r *Runner) EnqueueReject(ctx context.Context, tx *store.Tx, id string) err
 
 // failure decides what a failed attempt means for a transaction: retry
 // later (the error is returned to River), or give up now. A transient
-// failure on the last attempt makes the transaction DEAD.
-func (r *Runner) failure(ctx context.Context, id string, from []bridge.State, attempt, maxAttempts int, transient bool, err error) error {
+// failure on the last attempt, or once the job is older than the policy's
+// MaxAge, makes the transaction DEAD.
+func (r *Runner) failure(ctx context.Context, id string, from []bridge.State, job *rivertype.JobRow, transient bool, err error) error {
 	msg := err.Error()
-	if transient && attempt < maxAttempts {
+	attempt := job.Attempt
+	if transient && r.cfg.Retry.retryable(attempt, job.MaxAttempts, r.cfg.Now().Sub(job.CreatedAt)) {
 		if nerr := r.cfg.Store.NoteAttempt(ctx, id, attempt, msg); nerr != nil {
 			r.log.Warn("cannot record failed attempt", "transaction_id", id, "err", nerr)
 		}

@@ -15,6 +15,18 @@ type RetryPolicy struct {
 	Base        time.Duration
 	Max         time.Duration
 	MaxAttempts int
+	// MaxAge gives up earlier than MaxAttempts once this long has passed
+	// since the job was first tried (0: no age limit).
+	MaxAge time.Duration
+}
+
+// retryable reports whether a transient failure of attempt (of
+// maxAttempts), age after the job was created, is tried again.
+func (p RetryPolicy) retryable(attempt, maxAttempts int, age time.Duration) bool {
+	if attempt >= maxAttempts {
+		return false
+	}
+	return p.MaxAge <= 0 || age < p.MaxAge
 }
 
 // DefaultRetryPolicy keeps trying for about half a day: enough to ride out

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,9 +31,9 @@ func (w *submitWorker) NextRetry(job *river.Job[SubmitArgs]) time.Time {
 	return w.r.cfg.Retry.next(job.Attempt, w.r.cfg.Now())
 }
 
-// submittable are the states a submit job acts in. DEAD is there so that an
-// operator's retry of a dead submission runs.
-var submittable = []bridge.State{bridge.StateQueued, bridge.StateDead}
+// submittable are the states a submit job acts in (an operator's retry of a
+// DEAD submission moves it back to QUEUED first).
+var submittable = []bridge.State{bridge.StateQueued}
 
 func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) error {
 	r := w.r
@@ -44,16 +45,17 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 	if err != nil {
 		return err
 	}
-	// Work only while the packet waits: QUEUED, or DEAD before MOSIP issued
-	// anything (an operator's retry). Anything else is past submission, e.g.
-	// MOSIP answered before this job recorded its own success.
-	deadBeforeMOSIP := tr.State == bridge.StateDead && tr.UIN == "" && tr.VID == "" && tr.Packet.Process != ""
-	if tr.State != bridge.StateQueued && !deadBeforeMOSIP {
+	// Work only while the packet waits. Anything else is past submission,
+	// e.g. MOSIP answered before this job recorded its own success.
+	if tr.State != bridge.StateQueued {
 		return nil
+	}
+	if tr.Packet.Process == bridge.ProcessIDRepoUpdate {
+		return w.updateIdentity(ctx, tr, job)
 	}
 	dto, err := packetRequest(tr, r.cfg.Packet)
 	if err != nil {
-		return r.failure(ctx, id, submittable, job.Attempt, job.MaxAttempts, false, err)
+		return r.failure(ctx, id, submittable, job.JobRow, false, err)
 	}
 	callCtx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	defer cancel()
@@ -72,11 +74,51 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 	if err != nil {
 		return w.failed(ctx, tr, job, fmt.Errorf("start workflow: %w", err))
 	}
+	checkAt := r.cfg.Now().Add(r.cfg.Reconcile.After)
 	_, err = r.cfg.Store.Transition(ctx, id, store.Change{
-		From: submittable, To: bridge.StateSubmitted, Attempt: job.Attempt,
+		From: submittable, To: bridge.StateSubmitted, Attempt: job.Attempt, CheckAt: &checkAt,
 		Reason: "MOSIP accepted the packet and started process " + tr.Packet.Process,
 	})
 	return err
+}
+
+// updateIdentity makes a transaction's change through the ID repository's
+// update API (a death reversal's reactivation): the UIN ACTIVATED and the
+// packet's fields set. MOSIP answers at once, so the transaction is ISSUED
+// (done in MOSIP) on success. The AID names the change: a repeat after a
+// crash is refused as already recorded (IDR-IDC-012), which is success.
+func (w *submitWorker) updateIdentity(ctx context.Context, tr *bridge.Transaction, job *river.Job[SubmitArgs]) error {
+	r := w.r
+	identity := make(map[string]any, len(tr.Packet.Fields)+1)
+	for k, v := range tr.Packet.Fields {
+		identity[k] = v
+	}
+	// MOSIP picks the schema to check the update against by it, and
+	// refuses an update without it (IDR-IDC-001).
+	if _, ok := identity["IDSchemaVersion"]; !ok {
+		identity["IDSchemaVersion"] = json.Number(r.cfg.Packet.SchemaVersion)
+	}
+	callCtx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
+	defer cancel()
+	err := r.cfg.MOSIP.UpdateIdentity(callCtx, tr.UIN, mosip.IdentityUpdateRequest{
+		RegistrationID: tr.ID, Status: mosip.UINActivated, Identity: identity,
+	})
+	reason := "MOSIP's ID repository reactivated the identity"
+	var ae *mosip.APIError
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.HasCode(mosip.CodeRecordExists):
+		reason = "MOSIP's ID repository had already made this change"
+	default:
+		return w.failed(ctx, tr, job, fmt.Errorf("update identity: %w", err))
+	}
+	return r.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
+		ok, err := tx.Transition(ctx, tr.ID, store.Change{From: submittable, To: bridge.StateIssued, Attempt: job.Attempt, Reason: reason})
+		if err != nil || !ok {
+			return err
+		}
+		return r.EnqueueConfirm(ctx, tx, tr.ID)
+	})
 }
 
 // failed handles a MOSIP failure: transient ones are retried; a refusal
@@ -85,13 +127,14 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 func (w *submitWorker) failed(ctx context.Context, tr *bridge.Transaction, job *river.Job[SubmitArgs], err error) error {
 	r := w.r
 	if mosip.IsTransient(err) {
-		return r.failure(ctx, tr.ID, submittable, job.Attempt, job.MaxAttempts, true, err)
+		return r.failure(ctx, tr.ID, submittable, job.JobRow, true, err)
 	}
 	msg := err.Error()
+	reason := r.cfg.Reasons.ExplainError(err)
 	txErr := r.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
 		ok, err := tx.Transition(ctx, tr.ID, store.Change{
 			From: submittable, To: bridge.StateRejectedByMOSIP, Attempt: job.Attempt,
-			Reason: "MOSIP refused the packet", LastError: &msg,
+			Reason: "MOSIP refused the packet", LastError: &msg, RejectReason: &reason,
 		})
 		if err != nil || !ok {
 			return err

@@ -7,9 +7,9 @@ import (
 	"github.com/riverqueue/river"
 )
 
-// subscriptionCheckEvery is how often the subscription job looks whether
+// defaultSubscriptionCheck is how often the subscription job looks whether
 // the WebSub subscription needs to be made or renewed.
-const subscriptionCheckEvery = time.Minute
+const defaultSubscriptionCheck = time.Minute
 
 // SubscribeArgs makes sure the mediator is subscribed to MOSIP's credential
 // topic. It runs when the job queue starts and then every minute, and
@@ -17,7 +17,11 @@ const subscriptionCheckEvery = time.Minute
 // backoff), its lease nearly over, or not renewed for RenewInterval (a hub
 // that restarted may have forgotten it; MOSIP's hub answers a repeated
 // subscription with "already registered", which is harmless).
-type SubscribeArgs struct{}
+type SubscribeArgs struct {
+	// Identity selects the identity update subscription; false (and jobs
+	// stored before there were two) the credential one.
+	Identity bool `json:"identity,omitempty"`
+}
 
 func (SubscribeArgs) Kind() string { return "websub_subscribe" }
 
@@ -32,6 +36,12 @@ func (w *subscribeWorker) NextRetry(job *river.Job[SubscribeArgs]) time.Time {
 
 func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[SubscribeArgs]) error {
 	sub := w.r.cfg.Subscriber
+	if job.Args.Identity {
+		sub = w.r.cfg.IdentitySubscriber
+	}
+	if sub == nil {
+		return nil // no longer configured
+	}
 	renewAt, requested := sub.RenewAt(), sub.Status().Requested
 	now := w.r.cfg.Now() // after RenewAt, which answers "now" when due at once
 	// A retry of a failed attempt subscribes whatever RenewAt says: River's
@@ -44,9 +54,9 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[SubscribeArgs
 	callCtx, cancel := context.WithTimeout(ctx, w.r.cfg.CallTimeout)
 	defer cancel()
 	if err := sub.Subscribe(callCtx); err != nil {
-		w.r.log.Warn("WebSub subscription failed; will retry", "attempt", job.Attempt, "err", err)
+		w.r.log.Warn("WebSub subscription failed; will retry", "identity_updates", job.Args.Identity, "attempt", job.Attempt, "err", err)
 		return err
 	}
-	w.r.log.Info("WebSub subscription requested", "attempt", job.Attempt)
+	w.r.log.Info("WebSub subscription requested", "identity_updates", job.Args.Identity, "attempt", job.Attempt)
 	return nil
 }

@@ -3,6 +3,13 @@
 // /sim/records, then long polls of GET /sim/records/{id} until the record is
 // registered or rejected) and summarises throughput and latency.
 //
+// A mixed run (Kind "mixed") sends, in every eight records, four births,
+// two deaths of people whose births completed earlier in the run, one
+// correction of a completed birth and one of a completed death. Each
+// completed birth (with a national ID) and each completed death is used
+// once, the most recent first; when none is free yet the record is sent as a
+// birth instead.
+//
 // A fixed number of workers sends the records, so the load is bounded by
 // Concurrency whatever the system's speed; every record is bounded by
 // Timeout, and cancelling the context stops the run promptly with a partial
@@ -34,10 +41,18 @@ type Config struct {
 	// Records to send (default 100) and Concurrency, the number of workers
 	// (default 8).
 	Records, Concurrency int
-	// Kind is birth, death or mixed (alternating); default birth.
+	// Kind is birth, death or mixed (births, deaths of earlier births and
+	// corrections; see the package documentation); default birth.
 	Kind string
-	// Mode is fhir, mapped or mixed (alternating); default fhir.
+	// Mode is fhir, mapped or mixed (alternating); default fhir. For
+	// OpenCRVS 1.9 records fhir means the EventDocument (the mediator
+	// decides and maps, as it does 1.8 FHIR bundles).
 	Mode string
+	// Version is the OpenCRVS version records are sent as: 1.8, 1.9 or
+	// mixed (two records of one, two of the other); "" leaves it to the
+	// simulator (`dev --opencrvs-version`). Corrections are only made of
+	// 1.8 records (the mediator does not support 1.9 corrections yet).
+	Version string
 	// Timeout bounds one record, from sending it to its final status;
 	// default 2 minutes.
 	Timeout time.Duration
@@ -58,6 +73,12 @@ const (
 	maxConcurrency     = 4096
 	// maxPoll is the simulator's longest long poll.
 	maxPoll = 60 * time.Second
+	// pollMargin is how long before a record's deadline its last long poll
+	// is asked to end, so that the simulator answers it rather than the
+	// client abandoning it: an abandoned poll still holds a simulator
+	// handler while the worker moves on to its next record, and the load
+	// would briefly exceed Concurrency.
+	pollMargin = 500 * time.Millisecond
 	// maxAnswer bounds what is read of one simulator answer.
 	maxAnswer = 1 << 20
 )
@@ -69,6 +90,9 @@ type Result struct {
 	Records   int `json:"records"`
 	Completed int `json:"completed"`
 	Failed    int `json:"failed"`
+	// CompletedByKind counts completed records by the kind they were sent
+	// as: birth, death, birth-correction, death-correction.
+	CompletedByKind map[string]int `json:"completed_by_kind"`
 	// AcceptedPerS is records accepted by the simulator per second, over the
 	// time until the last acceptance; CompletedPerS is records registered per
 	// second over the whole run.
@@ -135,6 +159,11 @@ func (cfg Config) withDefaults() (Config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("mode %q: want fhir, mapped or mixed", cfg.Mode))
 	}
+	switch cfg.Version {
+	case "", "1.8", "1.9", "mixed":
+	default:
+		errs = append(errs, fmt.Errorf("version %q: want 1.8, 1.9 or mixed", cfg.Version))
+	}
 	if cfg.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %v: want a positive duration", cfg.Timeout))
 	} else if cfg.Timeout == 0 {
@@ -152,27 +181,129 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-// kindFor and modeFor alternate mixed runs; when both are mixed, every
-// combination of kind and mode comes up in each four records.
+// Kinds of records.
+const (
+	KindBirth           = "birth"
+	KindDeath           = "death"
+	KindBirthCorrection = "birth-correction"
+	KindDeathCorrection = "death-correction"
+)
+
+// mixedCycle is the order of kinds in a mixed run: births come first so
+// that deaths and corrections find completed records sooner.
+var mixedCycle = [...]string{
+	KindBirth, KindBirth, KindDeath, KindBirth,
+	KindBirthCorrection, KindDeath, KindBirth, KindDeathCorrection,
+}
+
+// kindFor is the kind planned for record i; a mixed run sends a birth
+// instead when no completed record is free for it.
 func (cfg Config) kindFor(i int) string {
 	if cfg.Kind != "mixed" {
 		return cfg.Kind
 	}
-	return [...]string{"birth", "death"}[i%2]
+	return mixedCycle[i%len(mixedCycle)]
 }
 
+// modeFor alternates mixed modes. With a mixed kind as well, births and
+// deaths each come in both modes; a correction has the mode of the record it
+// corrects.
 func (cfg Config) modeFor(i int) string {
 	if cfg.Mode != "mixed" {
 		return cfg.Mode
 	}
-	if cfg.Kind == "mixed" {
-		i /= 2
-	}
 	return [...]string{"fhir", "mapped"}[i%2]
+}
+
+// versionFor is the OpenCRVS version of record i ("" for the simulator's
+// default).
+func (cfg Config) versionFor(i int) string {
+	if cfg.Version != "mixed" {
+		return cfg.Version
+	}
+	return [...]string{"1.8", "1.9"}[(i/2)%2]
+}
+
+// pools holds the completed records of a run that deaths and corrections
+// can still use: each once, the most recent first (the simulator keeps the
+// documents of recent records only, and a correction needs one).
+type pools struct {
+	mu sync.Mutex
+	// births completed with a national ID; deaths completed.
+	births, deaths []pooled
+}
+
+// pooled is a completed record and the OpenCRVS version it was sent as.
+type pooled struct{ id, version string }
+
+// plan picks what record i is: its kind and the earlier record it names.
+func (p *pools) plan(cfg Config, i int) (kind, of string) {
+	kind = cfg.kindFor(i)
+	var pool *[]pooled
+	switch kind {
+	case KindDeath, KindBirthCorrection:
+		if cfg.Kind != "mixed" {
+			return kind, ""
+		}
+		pool = &p.births
+	case KindDeathCorrection:
+		pool = &p.deaths
+	default:
+		return kind, ""
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	correction := kind == KindBirthCorrection || kind == KindDeathCorrection
+	for j := len(*pool) - 1; j >= 0; j-- {
+		e := (*pool)[j]
+		if correction && e.version == "1.9" {
+			continue // 1.9 records cannot be corrected yet
+		}
+		*pool = append((*pool)[:j], (*pool)[j+1:]...)
+		return kind, e.id
+	}
+	return KindBirth, ""
+}
+
+// completed offers a completed record to later deaths and corrections.
+func (p *pools) completed(cfg Config, kind, id, version string, nationalID *string) {
+	if cfg.Kind != "mixed" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case kind == KindBirth && nationalID != nil && *nationalID != "":
+		p.births = append(p.births, pooled{id, version})
+	case kind == KindDeath:
+		p.deaths = append(p.deaths, pooled{id, version})
+	}
+}
+
+// requestBody is the POST /sim/records body of record i.
+func (cfg Config) requestBody(i int, kind, of string) []byte {
+	req := map[string]any{"kind": kind, "mode": cfg.modeFor(i)}
+	if v := cfg.versionFor(i); v != "" {
+		req["version"] = v
+		if v == "1.9" && req["mode"] == "fhir" {
+			req["mode"] = "event" // 1.9's unmapped record: the EventDocument
+		}
+	}
+	if of != "" {
+		req["of"] = of
+	}
+	if kind == KindBirthCorrection || kind == KindDeathCorrection {
+		delete(req, "mode")
+		delete(req, "version") // a correction goes as the record it corrects
+		req["changes"] = true
+	}
+	body, _ := json.Marshal(req) // strings and a bool: cannot fail
+	return body
 }
 
 // outcome is what happened to one record.
 type outcome struct {
+	kind                         string
 	started, accepted, completed bool
 	final                        bool // registered or rejected
 	cause                        string
@@ -198,6 +329,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	outcomes := make([]outcome, cfg.Records) // a worker writes only the entries of the records it took
 	var next atomic.Int64
 	var c counters
+	var p pools
 
 	stopProgress := make(chan struct{})
 	var progress sync.WaitGroup
@@ -214,7 +346,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 					return
 				}
 				c.started.Add(1)
-				o := runRecord(ctx, cfg, i, start, &c)
+				o := runRecord(ctx, cfg, i, start, &c, &p)
 				if o.completed {
 					c.completed.Add(1)
 				} else {
@@ -260,14 +392,17 @@ func writeProgress(cfg Config, c *counters, start time.Time) {
 
 // recordAnswer is what loadgen reads of the simulator's record answers.
 type recordAnswer struct {
-	ID     string  `json:"id"`
-	Status string  `json:"status"`
-	Reason *string `json:"reason"`
+	ID         string  `json:"id"`
+	Version    string  `json:"version"`
+	Status     string  `json:"status"`
+	Reason     *string `json:"reason"`
+	NationalID *string `json:"nationalId"`
 }
 
 // runRecord sends record i and follows it to its final status.
-func runRecord(ctx context.Context, cfg Config, i int, runStart time.Time, c *counters) outcome {
-	o := outcome{started: true}
+func runRecord(ctx context.Context, cfg Config, i int, runStart time.Time, c *counters, p *pools) outcome {
+	kind, of := p.plan(cfg, i)
+	o := outcome{started: true, kind: kind}
 	sent := time.Now()
 	rctx, cancel := context.WithDeadline(ctx, sent.Add(cfg.Timeout))
 	defer cancel()
@@ -279,7 +414,7 @@ func runRecord(ctx context.Context, cfg Config, i int, runStart time.Time, c *co
 		switch {
 		case ctx.Err() != nil:
 			return fail(CauseCanceled)
-		case errors.Is(err, errBadAnswer):
+		case errors.Is(err, ErrBadAnswer):
 			return fail(CauseBadAnswer)
 		case errors.Is(err, context.DeadlineExceeded):
 			return fail(CauseTimeout)
@@ -288,9 +423,8 @@ func runRecord(ctx context.Context, cfg Config, i int, runStart time.Time, c *co
 		}
 	}
 
-	body, _ := json.Marshal(map[string]string{"kind": cfg.kindFor(i), "mode": cfg.modeFor(i)})
 	var ans recordAnswer
-	status, err := call(rctx, cfg.HTTPClient, http.MethodPost, cfg.OpenCRVSURL+"/sim/records", body, &ans)
+	status, err := CallJSON(rctx, cfg.HTTPClient, http.MethodPost, cfg.OpenCRVSURL+"/sim/records", cfg.requestBody(i, kind, of), &ans)
 	if err != nil {
 		return failErr(err)
 	}
@@ -308,13 +442,13 @@ func runRecord(ctx context.Context, cfg Config, i int, runStart time.Time, c *co
 	target := cfg.OpenCRVSURL + "/sim/records/" + url.PathEscape(ans.ID)
 	deadline := sent.Add(cfg.Timeout)
 	for {
-		wait := min(time.Until(deadline), maxPoll).Truncate(time.Millisecond)
+		wait := min(time.Until(deadline)-pollMargin, maxPoll).Truncate(time.Millisecond)
 		if wait <= 0 {
 			return fail(CauseTimeout)
 		}
 		polled := time.Now()
 		var rec recordAnswer
-		status, err := call(rctx, cfg.HTTPClient, http.MethodGet, target+"?wait="+wait.String(), nil, &rec)
+		status, err := CallJSON(rctx, cfg.HTTPClient, http.MethodGet, target+"?wait="+wait.String(), nil, &rec)
 		if err != nil {
 			return failErr(err)
 		}
@@ -324,6 +458,7 @@ func runRecord(ctx context.Context, cfg Config, i int, runStart time.Time, c *co
 		switch rec.Status {
 		case "registered":
 			o.completed, o.final, o.latency = true, true, time.Since(sent)
+			p.completed(cfg, kind, ans.ID, ans.Version, rec.NationalID)
 			return o
 		case "rejected":
 			reason := ""
@@ -357,11 +492,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-var errBadAnswer = errors.New("answer is not the expected JSON")
+// ErrBadAnswer is CallJSON's error for a 2xx answer that does not decode.
+var ErrBadAnswer = errors.New("answer is not the expected JSON")
 
-// call makes one request and decodes a JSON answer into out when the status
-// is 2xx.
-func call(ctx context.Context, client *http.Client, method, target string, body []byte, out any) (int, error) {
+// CallJSON makes one request (a JSON body unless body is nil) and decodes
+// a JSON answer into out when the status is 2xx; it returns the status.
+// Tools that drive the simulators (load, the crash test) share it.
+func CallJSON(ctx context.Context, client *http.Client, method, target string, body []byte, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -383,13 +520,13 @@ func call(ctx context.Context, client *http.Client, method, target string, body 
 		return 0, err
 	}
 	if resp.StatusCode/100 == 2 && json.Unmarshal(raw, out) != nil {
-		return 0, fmt.Errorf("loadgen: %s %s: %w", method, target, errBadAnswer)
+		return 0, fmt.Errorf("loadgen: %s %s: %w", method, target, ErrBadAnswer)
 	}
 	return resp.StatusCode, nil
 }
 
 func summarise(outcomes []outcome, elapsed time.Duration) *Result {
-	res := &Result{Errors: map[string]int{}, DurationS: round3(elapsed.Seconds())}
+	res := &Result{Errors: map[string]int{}, CompletedByKind: map[string]int{}, DurationS: round3(elapsed.Seconds())}
 	var latencies, accepts []time.Duration
 	var lastAccept time.Duration
 	accepted := 0
@@ -400,6 +537,7 @@ func summarise(outcomes []outcome, elapsed time.Duration) *Result {
 		res.Records++
 		if o.completed {
 			res.Completed++
+			res.CompletedByKind[o.kind]++
 		} else {
 			res.Failed++
 			res.Errors[o.cause]++

@@ -114,20 +114,69 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-func TestMixedAlternates(t *testing.T) {
+func TestMixedPlan(t *testing.T) {
 	t.Parallel()
 	cfg := Config{Kind: "mixed", Mode: "mixed"}
 	var got []string
-	for i := range 4 {
+	for i := range 8 {
 		got = append(got, cfg.kindFor(i)+"/"+cfg.modeFor(i))
 	}
-	want := []string{"birth/fhir", "death/fhir", "birth/mapped", "death/mapped"}
+	want := []string{"birth/fhir", "birth/mapped", "death/fhir", "birth/mapped",
+		"birth-correction/fhir", "death/mapped", "birth/fhir", "death-correction/mapped"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("mixed records (-want +got):\n%s", diff)
 	}
 	cfg = Config{Kind: "death", Mode: "mixed"}
 	if cfg.modeFor(0) == cfg.modeFor(1) || cfg.kindFor(1) != "death" {
 		t.Errorf("death/mixed: %s %s %s", cfg.kindFor(1), cfg.modeFor(0), cfg.modeFor(1))
+	}
+
+	// Deaths and corrections take completed records once, the most recent
+	// first, and fall back to births; a run of one kind uses no pools.
+	var p pools
+	cfg.Kind = "mixed"
+	nid, none := ptr("1234567890"), ptr("")
+	if kind, of := p.plan(cfg, 2); kind != "birth" || of != "" {
+		t.Errorf("death with nothing completed: %s of %q, want a birth", kind, of)
+	}
+	p.completed(cfg, "birth", "b1", "1.8", nid)
+	p.completed(cfg, "birth", "b-no-nid", "1.8", none)
+	p.completed(cfg, "birth", "b2", "1.8", nid)
+	p.completed(cfg, "birth-correction", "c1", "1.8", nil)
+	p.completed(cfg, "death", "d1", "1.8", nil)
+	steps := []struct{ i int }{{2}, {4}, {5}, {7}, {7}}
+	var plans []string
+	for _, s := range steps {
+		kind, of := p.plan(cfg, s.i)
+		plans = append(plans, kind+" "+of)
+	}
+	wantPlans := []string{"death b2", "birth-correction b1", "birth ", "death-correction d1", "birth "}
+	if diff := cmp.Diff(wantPlans, plans); diff != "" {
+		t.Errorf("plans (-want +got):\n%s", diff)
+	}
+	one := Config{Kind: "death"}
+	p.completed(one, "birth", "b3", "1.8", nid)
+	if kind, of := p.plan(one, 0); kind != "death" || of != "" || len(p.births) != 0 {
+		t.Errorf("a death run: %s of %q, births pool %v; want plain deaths and no pool", kind, of, p.births)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestRequestBody(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Kind: "mixed", Mode: "mapped"}
+	tests := []struct{ kind, of, want string }{
+		{"birth", "", `{"kind":"birth","mode":"mapped"}`},
+		{"death", "", `{"kind":"death","mode":"mapped"}`},
+		{"death", "b1", `{"kind":"death","mode":"mapped","of":"b1"}`},
+		{"birth-correction", "b1", `{"changes":true,"kind":"birth-correction","of":"b1"}`},
+		{"death-correction", "d1", `{"changes":true,"kind":"death-correction","of":"d1"}`},
+	}
+	for _, tt := range tests {
+		if got := string(cfg.requestBody(0, tt.kind, tt.of)); got != tt.want {
+			t.Errorf("%s of %q: body %s, want %s", tt.kind, tt.of, got, tt.want)
+		}
 	}
 }
 
@@ -139,11 +188,11 @@ type fakeMediator struct {
 	t      *testing.T
 	pub    *rsa.PublicKey
 	behave func(n int) behaviour
-	count  atomic.Int64
 	wg     sync.WaitGroup
 
 	mu     sync.Mutex
 	simURL string
+	docs   [][]byte // received, in order
 }
 
 type behaviour int
@@ -160,7 +209,11 @@ func (m *fakeMediator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	_, _ = io.Copy(io.Discard, r.Body)
+	doc, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, `{"error":"unreadable body"}`, http.StatusBadRequest)
+		return
+	}
 	raw := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
 	var claims opencrvs.Claims
@@ -171,7 +224,10 @@ func (m *fakeMediator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"Unauthorized"}`, http.StatusUnauthorized)
 		return
 	}
-	n := int(m.count.Add(1) - 1)
+	m.mu.Lock()
+	m.docs = append(m.docs, doc)
+	n := len(m.docs) - 1
+	m.mu.Unlock()
 	b := m.behave(n)
 	if b == fail {
 		http.Error(w, `{"error":"An unexpected error occurred"}`, http.StatusInternalServerError)
@@ -185,13 +241,63 @@ func (m *fakeMediator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	simURL := m.simURL
 	m.mu.Unlock()
-	m.wg.Go(func() { m.feedback(simURL, raw, claims.RecordID, b) })
+	corrected := correctedRegistration(doc)
+	m.wg.Go(func() { m.feedback(simURL, raw, claims.RecordID, corrected, b) })
 }
 
-func (m *fakeMediator) feedback(simURL, token, recordID string, b behaviour) {
+// kindOf tells what a received document is, roughly: a FHIR or mapped
+// birth or death, a correction when it carries a registration number.
+func kindOf(doc []byte) string {
+	kind := "birth"
+	if bytes.Contains(doc, []byte("death-declaration")) || bytes.Contains(doc, []byte(`"deathCertificateNumber"`)) {
+		kind = "death"
+	}
+	if correctedRegistration(doc) != "" {
+		kind += "-correction"
+	}
+	return kind
+}
+
+// correctedRegistration returns the registration number a correction
+// carries (a FHIR Task identifier ending in -registration-number, or the
+// certificate number of a mapped payload marked as a correction); empty for
+// other records.
+func correctedRegistration(doc []byte) string {
+	var d struct {
+		Correction    bool
+		RequestFields struct{ BirthCertificateNumber, DeathCertificateNumber string }
+		Entry         []struct {
+			Resource struct {
+				Identifier json.RawMessage
+			}
+		}
+	}
+	if json.Unmarshal(doc, &d) != nil {
+		return ""
+	}
+	if d.Correction {
+		return d.RequestFields.BirthCertificateNumber + d.RequestFields.DeathCertificateNumber
+	}
+	for _, e := range d.Entry {
+		var ids []struct{ System, Value string }
+		if json.Unmarshal(e.Resource.Identifier, &ids) == nil {
+			for _, id := range ids {
+				if strings.HasSuffix(id.System, "-registration-number") {
+					return id.Value
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func (m *fakeMediator) feedback(simURL, token, recordID, corrected string, b behaviour) {
 	query := `mutation confirmRegistration($id: ID!, $details: ConfirmRegistrationInput!) { confirmRegistration(id: $id, details: $details) }`
 	details := map[string]any{"registrationNumber": "2025" + recordID[:7],
 		"identifiers": []any{map[string]string{"type": "NATIONAL_ID", "value": "5555555555"}}}
+	if corrected != "" { // a correction keeps the registration number and the national ID
+		details = map[string]any{"registrationNumber": corrected}
+	}
 	if b == reject {
 		query = `mutation rejectRegistration($id: ID!, $details: RejectRegistrationInput!) { rejectRegistration(id: $id, details: $details) }`
 		details = map[string]any{"reason": "duplicate", "comment": "MOSIP found identity 1234567890"}
@@ -242,14 +348,23 @@ func newSystem(t *testing.T, behave func(n int) behaviour) *system {
 			return
 		}
 		n := s.inFlight.Add(1)
-		defer s.inFlight.Add(-1)
 		for {
 			cur := s.maxFlight.Load()
 			if n <= cur || s.maxFlight.CompareAndSwap(cur, n) {
 				break
 			}
 		}
-		sim.ServeHTTP(w, r)
+		// The answer is buffered and the request counted out before the
+		// client sees a byte of it: a worker that got its answer may send
+		// its next request before a deferred decrement would have run.
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, r)
+		s.inFlight.Add(-1)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
 	}))
 	m.mu.Lock()
 	m.simURL = srv.URL
@@ -303,6 +418,13 @@ func TestRunEndToEnd(t *testing.T) {
 	if diff := cmp.Diff(want, res.Errors); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
 	}
+	byKind := 0
+	for _, n := range res.CompletedByKind {
+		byKind += n
+	}
+	if byKind != res.Completed {
+		t.Errorf("completed by kind %v adds up to %d, want %d", res.CompletedByKind, byKind, res.Completed)
+	}
 	for name, p := range map[string]Percentiles{"latency": res.LatencyMS, "accept latency": res.AcceptLatencyMS} {
 		if !(0 < p.P50 && p.P50 <= p.P95 && p.P95 <= p.P99 && p.P99 <= p.Max) {
 			t.Errorf("%s percentiles %+v are not ordered and positive", name, p)
@@ -337,12 +459,50 @@ func TestRunEndToEnd(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	wantKeys := []string{"accept_latency_ms", "accepted_per_s", "completed", "completed_per_s", "duration_s", "errors", "failed", "latency_ms", "records"}
+	wantKeys := []string{"accept_latency_ms", "accepted_per_s", "completed", "completed_by_kind", "completed_per_s", "duration_s", "errors", "failed", "latency_ms", "records"}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
 		t.Errorf("summary keys (-want +got):\n%s", diff)
 	}
 	if lat, _ := shape["latency_ms"].(map[string]any); len(lat) != 4 || lat["p99"] == nil {
 		t.Errorf("latency_ms = %v, want p50, p95, p99, max", shape["latency_ms"])
+	}
+}
+
+// TestRunMixed runs a mixed load one record at a time, so that every death
+// and correction finds a completed record: the mediator receives the
+// planned kinds in order, deaths name the people born earlier in the run
+// (the national ID the fake mediator confirmed births with) and the summary
+// counts completed records by kind.
+func TestRunMixed(t *testing.T) {
+	t.Parallel()
+	sys := newSystem(t, func(int) behaviour { return confirm })
+	res, err := Run(context.Background(), Config{OpenCRVSURL: sys.url, Records: 24, Concurrency: 1, Kind: "mixed", Mode: "mixed", Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := map[string]int{"birth": 12, "death": 6, "birth-correction": 3, "death-correction": 3}
+	if diff := cmp.Diff(want, res.CompletedByKind); diff != "" || res.Completed != 24 || res.Failed != 0 {
+		t.Errorf("%d completed, %d failed (%v); by kind (-want +got):\n%s", res.Completed, res.Failed, res.Errors, diff)
+	}
+	sys.mediator.mu.Lock()
+	docs := slices.Clone(sys.mediator.docs)
+	sys.mediator.mu.Unlock()
+	var kinds []string
+	for i, doc := range docs {
+		kinds = append(kinds, kindOf(doc))
+		if kinds[i] == "death" && !bytes.Contains(doc, []byte(`"5555555555"`)) {
+			t.Errorf("death %d does not name a person born in the run (national ID 5555555555)", i)
+		}
+	}
+	var wantKinds []string
+	for i := range 24 {
+		wantKinds = append(wantKinds, mixedCycle[i%8])
+	}
+	if diff := cmp.Diff(wantKinds, kinds); diff != "" {
+		t.Errorf("documents received (-want +got):\n%s", diff)
+	}
+	if st := sys.stats(t); st["registered"] != 24 || st["confirmations"] != 24 {
+		t.Errorf("simulator stats %v, want 24 registered", st)
 	}
 }
 

@@ -29,11 +29,18 @@ type ClientConfig struct {
 	WorkflowURL string
 	// StatusURL is .../registrationprocessor/v1/registrationstatus/search (POST).
 	StatusURL string
+	// IdentityURL is the base .../idrepository/v1/identity of the ID
+	// repository's identity service (IdentityByRID adds /idvid/{id}).
+	IdentityURL string
+	// VIDURL is the base .../idrepository/v1/vid of the ID repository's VID
+	// service (VIDsByUIN adds /uin/{UIN}).
+	VIDURL string
 }
 
-// Client calls the packet manager and the registration processor. It does
-// not retry (IsTransient tells the caller whether to), except once after a
-// 401 with a renewed token. Timeouts come from the caller's ctx.
+// Client calls the packet manager, the registration processor and the ID
+// repository. It does not retry (IsTransient tells the caller whether to),
+// except once after a 401 with a renewed token. Timeouts come from the
+// caller's ctx.
 type Client struct {
 	auth *AuthClient
 	http *http.Client
@@ -41,6 +48,7 @@ type Client struct {
 	now  func() time.Time
 
 	createPacketURL, workflowURL, statusURL string
+	identityURL, vidURL                     string
 }
 
 // NewClient returns a Client. It panics if cfg.Auth is nil: that is a
@@ -57,6 +65,8 @@ func NewClient(cfg ClientConfig) *Client {
 		createPacketURL: cfg.CreatePacketURL,
 		workflowURL:     cfg.WorkflowURL,
 		statusURL:       cfg.StatusURL,
+		identityURL:     cfg.IdentityURL,
+		vidURL:          cfg.VIDURL,
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: defaultHTTPTimeout}
@@ -197,16 +207,20 @@ func (c *Client) searchChunk(ctx context.Context, ids []string) ([]RegistrationS
 	return found, nil
 }
 
-// call sends payload as JSON with a token and returns the answer's status
-// and body. If MOSIP refuses the token it renews it and sends once more;
-// that is auth renewal, not a retry policy.
+// call sends payload as JSON (nil: no body) with a token and returns the
+// answer's status and body. If MOSIP refuses the token it renews it and
+// sends once more; that is auth renewal, not a retry policy.
 func (c *Client) call(ctx context.Context, op, id, method, url string, payload any) (int, []byte, error) {
 	if url == "" {
 		return 0, nil, fmt.Errorf("mosip: %s: no URL configured", op)
 	}
-	body, err := json.Marshal(payload)
-	if err != nil {
-		return 0, nil, fmt.Errorf("mosip: %s %s: encode request: %w", op, id, err)
+	var body []byte
+	if payload != nil {
+		b, err := json.Marshal(payload)
+		if err != nil {
+			return 0, nil, fmt.Errorf("mosip: %s %s: encode request: %w", op, id, err)
+		}
+		body = b
 	}
 	const attempts = 2
 	for attempt := 1; ; attempt++ {
@@ -235,7 +249,9 @@ func (c *Client) send(ctx context.Context, method, url, token string, body []byt
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.AddCookie(&http.Cookie{Name: authCookie, Value: token})
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -18,6 +18,8 @@ const (
 	OpCreatePacket  = "create packet"
 	OpStartWorkflow = "start workflow"
 	OpSearchStatus  = "search status"
+	OpReadIdentity  = "read identity"
+	OpListVIDs      = "list VIDs"
 )
 
 // MOSIP error codes the clients treat specially.
@@ -25,6 +27,13 @@ const (
 	// CodeRIDNotFound is how the status search reports, per id, a
 	// registration it does not know: not an error for SearchStatus.
 	CodeRIDNotFound = "RPR-RGS-031"
+	// CodeNoRecordFound is the ID repository's "No Record(s) found": no
+	// identity has the id, or the UIN has no active VID. IsNotFound
+	// detects it.
+	CodeNoRecordFound = "IDR-IDC-007"
+	// CodeRecordExists is the ID repository's "Record already exists in
+	// DB": an update under a registration id it has seen (a repeat).
+	CodeRecordExists = "IDR-IDC-012"
 )
 
 // What can go wrong with a MOSIP answer besides the errors MOSIP lists.
@@ -43,6 +52,9 @@ var (
 	ErrBodyTooLarge = errors.New("response body too large")
 	// ErrNoToken: the auth manager answered without an Authorization cookie.
 	ErrNoToken = errors.New("no Authorization cookie in response")
+	// ErrNoUIN: the ID repository answered an identity without a usable
+	// UIN.
+	ErrNoUIN = errors.New("identity has no UIN")
 )
 
 // MaxResponseBytes bounds how much of any MOSIP response body is read.
@@ -62,8 +74,8 @@ const (
 // personal data.
 type APIError struct {
 	Op string // OpAuthenticate, OpCreatePacket, ...
-	// ID is the registration id the call was about ("" for authenticate and
-	// search status).
+	// ID is the registration id the call was about ("" for authenticate,
+	// search status and list VIDs: a UIN is never put in an error).
 	ID string
 	// StatusCode is the HTTP status; 0 when no answer came. MOSIP answers
 	// most errors with 200 and a non-empty Errors.
@@ -72,7 +84,7 @@ type APIError struct {
 	Errors []ServiceError
 	// Err is what went wrong besides MOSIP's errors: ErrNoResponse (wrapping
 	// the transport error), ErrNotMOSIPJSON, ErrNullResponse,
-	// ErrBodyTooLarge, ErrNoToken, or nil.
+	// ErrBodyTooLarge, ErrNoToken, ErrNoUIN, or nil.
 	Err error
 }
 
@@ -170,7 +182,7 @@ type ErrorCode struct {
 // for ever. Sources: mosip/registration PlatformErrorMessages.java (RPR-*),
 // mosip/packet-manager PacketUtilityErrorCodes.java and ErrorCode.java
 // (KER-PUT-*, KER-KPM-*), mosip/commons kernel-auth AuthErrorCode.java
-// (KER-ATH-*).
+// (KER-ATH-*), mosip/id-repository IdRepoErrorConstants.java (IDR-*).
 func ErrorCodes() []ErrorCode {
 	return []ErrorCode{
 		// Kernel auth: the system's credentials or roles, never the record's.
@@ -229,6 +241,28 @@ func ErrorCodes() []ErrorCode {
 		{"KER-KPM-007", Permanent, "packet creator: invalid input"},
 		{"KER-KPM-008", Permanent, "packet creator: registration audits are empty"},
 		{"KER-KPM-009", Transient, "packet creator: not initialised"},
+
+		// ID repository (identity and VID services).
+		{"IDR-IDC-001", Permanent, "ID repository: missing input parameter"},
+		{"IDR-IDC-002", Permanent, "ID repository: invalid input parameter (id, type, idType, UIN or VID)"},
+		{"IDR-IDC-003", Permanent, "ID repository: invalid request"},
+		{"IDR-IDC-004", Transient, "ID repository: unknown error"},
+		{"IDR-IDC-005", Permanent, "ID repository: input data validation failed"},
+		{"IDR-IDC-006", Transient, "ID repository: database access error"},
+		{CodeNoRecordFound, Permanent, "ID repository: no record found (IsNotFound)"},
+		{"IDR-IDC-008", Transient, "ID repository: a service it called answered 4xx"},
+		{"IDR-IDC-009", Transient, "ID repository: a service it called answered 5xx"},
+		{"IDR-IDC-010", Transient, "ID repository: connection timed out"},
+		{"IDR-IDC-011", Transient, "ID repository: authorisation failed (the system's roles)"},
+		{CodeRecordExists, Permanent, "ID repository: record already exists (an update repeated under the same registration id: success)"},
+		{"IDR-IDS-003", Transient, "ID repository: encryption or decryption failed (key manager)"},
+		{"IDR-IDS-004", Transient, "ID repository: object store not accessible"},
+		{"IDR-IDS-008", Transient, "ID repository: identity schema not retrievable"},
+		{"IDR-IDS-010", Transient, "ID repository: VID service not accessible"},
+		{"IDR-VID-001", Permanent, "VID service: the VID is expired, blocked or otherwise unusable"},
+		{"IDR-VID-004", Permanent, "VID service: the UIN is not active"},
+		{"IDR-VID-005", Transient, "VID service: UIN not retrievable from the identity service"},
+		{"IDR-VID-006", Permanent, "VID service: UIN hash mismatch (MOSIP's data needs a person)"},
 	}
 }
 
@@ -263,7 +297,7 @@ func CodeClass(code string) (ErrorClass, bool) {
 //	                                             Transient in ErrorCodes (unknown
 //	                                             codes are Permanent)
 //	ErrNotMOSIPJSON, ErrNullResponse,
-//	ErrBodyTooLarge, ErrNoToken                  transient (a proxy or MOSIP
+//	ErrBodyTooLarge, ErrNoToken, ErrNoUIN        transient (a proxy or MOSIP
 //	                                             failing, not the record)
 //	any other HTTP status (other 4xx, odd 2xx)   permanent
 //	net.Error, *url.Error, io.ErrUnexpectedEOF   transient (outside an APIError)
@@ -307,11 +341,21 @@ func (e *APIError) Class() ErrorClass {
 		}
 		return Transient
 	case errors.Is(e.Err, ErrNotMOSIPJSON), errors.Is(e.Err, ErrNullResponse),
-		errors.Is(e.Err, ErrBodyTooLarge), errors.Is(e.Err, ErrNoToken):
+		errors.Is(e.Err, ErrBodyTooLarge), errors.Is(e.Err, ErrNoToken), errors.Is(e.Err, ErrNoUIN):
 		return Transient
 	default:
 		return Permanent
 	}
+}
+
+// IsNotFound reports whether err is the ID repository's answer that it has
+// no such record (CodeNoRecordFound and no other code): for IdentityByRID,
+// MOSIP has no identity for the registration (yet: it may still be in the
+// registration processor); for VIDsByUIN, the UIN is unknown or has no
+// active VID. It is false for every transient error.
+func IsNotFound(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Class() == Permanent && onlyCode(ae.Errors, CodeNoRecordFound)
 }
 
 // transientStatus lists the HTTP statuses that say "not now" rather than

@@ -76,6 +76,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // captured is one request a fake MOSIP endpoint received.
 type captured struct {
 	Method, Path, ContentType string
+	RequestURI                string // as sent: escaped path and query
 	Token                     string // value of the Authorization cookie
 	Body                      []byte
 	Ctx                       context.Context // the request's context
@@ -86,6 +87,8 @@ const (
 	packetPath   = "/commons/v1/packetmanager/createPacket"
 	workflowPath = "/registrationprocessor/v1/workflowmanager/workflowinstance"
 	statusPath   = "/registrationprocessor/v1/registrationstatus/search"
+	identityPath = "/idrepository/v1/identity"
+	vidPath      = "/idrepository/v1/vid"
 )
 
 // fakeMOSIP is a MOSIP on 127.0.0.1: its auth manager hands out opaque
@@ -113,7 +116,10 @@ func newFakeMOSIP(t *testing.T, handle func(w http.ResponseWriter, c captured)) 
 		if err != nil {
 			t.Errorf("read request body: %v", err)
 		}
-		c := captured{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: body, Ctx: r.Context()}
+		c := captured{
+			Method: r.Method, Path: r.URL.Path, RequestURI: r.RequestURI, ContentType: r.Header.Get("Content-Type"),
+			Body: body, Ctx: r.Context(),
+		}
 		if ck, err := r.Cookie("Authorization"); err == nil {
 			c.Token = ck.Value
 		}
@@ -127,6 +133,8 @@ func newFakeMOSIP(t *testing.T, handle func(w http.ResponseWriter, c captured)) 
 	mux.HandleFunc(packetPath, api)
 	mux.HandleFunc(workflowPath, api)
 	mux.HandleFunc(statusPath, api)
+	mux.HandleFunc(identityPath+"/", api)
+	mux.HandleFunc(vidPath+"/", api)
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {
 		f.srv.CloseClientConnections()
@@ -158,6 +166,8 @@ func (f *fakeMOSIP) client(clock *testClock) *Client {
 		CreatePacketURL: f.srv.URL + packetPath,
 		WorkflowURL:     f.srv.URL + workflowPath,
 		StatusURL:       f.srv.URL + statusPath,
+		IdentityURL:     f.srv.URL + identityPath,
+		VIDURL:          f.srv.URL + vidPath,
 	})
 }
 

@@ -1,6 +1,6 @@
 // Package opencrvs talks to OpenCRVS: it verifies the JWTs OpenCRVS signs
 // (public key fetched from the auth service and refreshed on rotation) and
-// sends feedback on records (GraphQL for 1.8).
+// sends feedback on records (GraphQL for 1.8, tRPC for 1.9).
 package opencrvs
 
 import (

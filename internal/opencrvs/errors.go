@@ -150,6 +150,13 @@ var transientCodes = []string{
 //	ErrNotGraphQL on a 2xx                     yes (a proxy failing, not the
 //	                                           record)
 //	any other GraphQLError (other 4xx, ErrNoData, ErrBodyTooLarge)  no
+//	TRPCError (1.9)                            yes for no answer, a tRPC code
+//	                                           in transientTRPCCodes, or
+//	                                           without a code HTTP 408, 429,
+//	                                           5xx or a 2xx that is not tRPC;
+//	                                           no for any other code
+//	                                           (UNAUTHORIZED, FORBIDDEN,
+//	                                           NOT_FOUND, BAD_REQUEST, ...)
 //	net.Error, *url.Error, io.ErrUnexpectedEOF yes (outside a GraphQLError)
 //	anything else (e.g. bridge EInvalid)       no
 func IsTransient(err error) bool {
@@ -162,6 +169,14 @@ func IsTransient(err error) bool {
 	var ge *GraphQLError
 	if errors.As(err, &ge) {
 		return ge.transient()
+	}
+	var se *SinkError
+	if errors.As(err, &se) {
+		return se.transient()
+	}
+	var te *TRPCError
+	if errors.As(err, &te) {
+		return te.transient()
 	}
 	var ne net.Error
 	var ue *url.Error
@@ -194,7 +209,9 @@ func (e *GraphQLError) transient() bool {
 // already there: a confirmation of a record that is registered, a
 // rejection of a record that is rejected.
 type AlreadyDoneRule struct {
-	Op string // OpConfirmRegistration or OpRejectRegistration
+	// Op is OpConfirmRegistration or OpRejectRegistration (1.8 GraphQL),
+	// ProcRegisterAccept or ProcRegisterReject (1.9 tRPC).
+	Op string
 	// Code matches extensions.code exactly; Phrase matches a message
 	// case-insensitively as a substring. One of them is set.
 	Code, Phrase string
@@ -217,6 +234,12 @@ func AlreadyDoneRules() []AlreadyDoneRule {
 		{Op: OpRejectRegistration, Code: "ALREADY_REJECTED", Why: "the OpenCRVS simulator's answer to a repeated rejection"},
 		{Op: OpRejectRegistration, Phrase: "already rejected", Why: `e.g. "record is already rejected"`},
 		{Op: OpRejectRegistration, Phrase: "already been rejected", Why: `e.g. "record has already been rejected"`},
+		// OpenCRVS 1.9 answers a repeated accept or reject with success; these
+		// rows cover gateways and versions that answer an error instead.
+		{Op: ProcRegisterAccept, Phrase: "already been accepted", Why: `1.9: e.g. "Action has already been accepted."`},
+		{Op: ProcRegisterAccept, Phrase: "already accepted", Why: `1.9: e.g. "action already accepted"`},
+		{Op: ProcRegisterReject, Phrase: "already been rejected", Why: `1.9: e.g. "Action has already been rejected."`},
+		{Op: ProcRegisterReject, Phrase: "already rejected", Why: `1.9: e.g. "action already rejected"`},
 	}
 }
 
@@ -224,6 +247,9 @@ func AlreadyDoneRules() []AlreadyDoneRule {
 // effect already exists (AlreadyDoneRules), so that a repeated confirmation
 // or rejection after a crash or a lost answer counts as success.
 func IsAlreadyDone(err error) bool {
+	if te := (*TRPCError)(nil); errors.As(err, &te) {
+		return te.alreadyDone()
+	}
 	var ge *GraphQLError
 	if !errors.As(err, &ge) {
 		return false

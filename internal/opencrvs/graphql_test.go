@@ -423,7 +423,7 @@ func TestAlreadyDoneRulesWellFormed(t *testing.T) {
 		if r.Phrase != strings.ToLower(r.Phrase) {
 			t.Errorf("rule %d: phrase %q must be lower case (matching lowers the message)", i, r.Phrase)
 		}
-		if r.Op != OpConfirmRegistration && r.Op != OpRejectRegistration {
+		if r.Op != OpConfirmRegistration && r.Op != OpRejectRegistration && r.Op != ProcRegisterAccept && r.Op != ProcRegisterReject {
 			t.Errorf("rule %d: unknown op %q", i, r.Op)
 		}
 	}

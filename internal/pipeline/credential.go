@@ -18,8 +18,13 @@ const (
 )
 
 // issuable are the states a credential moves on: before MOSIP's answer, or
-// DEAD (MOSIP finished after all).
+// DEAD while waiting for it (MOSIP finished after all).
 var issuable = []bridge.State{bridge.StateQueued, bridge.StateSubmitted, bridge.StateDead}
+
+// issuableDead says whether a DEAD transaction died waiting for MOSIP.
+func issuableDead(tr *bridge.Transaction) bool {
+	return tr.DeadFrom == bridge.StateQueued || tr.DeadFrom == bridge.StateSubmitted
+}
 
 // ApplyCredential records that MOSIP issued cred and, when it moves its
 // transaction on, stores the UIN/VID and schedules the confirmation to
@@ -27,9 +32,7 @@ var issuable = []bridge.State{bridge.StateQueued, bridge.StateSubmitted, bridge.
 // the AID inside the credential, never by anything the caller says. A
 // delivery whose event id was seen before changes nothing.
 func (s *Service) ApplyCredential(ctx context.Context, eventID string, cred *mosip.Credential) (string, error) {
-	var outcome string
-	// Durable: MOSIP is told "received" once this returns.
-	err := s.Store.InDurableTx(ctx, func(tx *store.Tx) error {
+	outcome, err := s.applyDelivery(ctx, func(tx *store.Tx) (store.Delivery, error) {
 		d := store.Delivery{EventID: eventID, TransactionID: cred.RegistrationID}
 		tr, err := tx.Transaction(ctx, cred.RegistrationID)
 		switch {
@@ -37,26 +40,49 @@ func (s *Service) ApplyCredential(ctx context.Context, eventID string, cred *mos
 			d.Outcome, d.TransactionID = store.DeliveryUnknownAID, ""
 			d.Detail = "no transaction has the credential's registration id"
 		case err != nil:
-			return err
-		case tr.Kind == bridge.EventBirth && cred.UIN == "" && cred.VID == "":
+			return d, err
+		case tr.IssuesNationalID() && cred.UIN == "" && cred.VID == "":
 			d.Outcome, d.Detail = OutcomeNoNationalID, "a birth credential without UIN or VID"
+		case tr.State == bridge.StateDead && !issuableDead(tr):
+			d.Outcome, d.Detail = store.DeliveryIgnored, "the transaction died after MOSIP's answer (in "+string(tr.DeadFrom)+")"
 		default:
-			uin, vid := cred.UIN, cred.VID
-			ok, err := tx.Transition(ctx, tr.ID, store.Change{
-				From: issuable, To: bridge.StateIssued, UIN: &uin, VID: &vid,
-				Reason: "MOSIP issued the credential",
-			})
+			change := store.Change{From: issuable, To: bridge.StateIssued, Reason: "MOSIP issued the credential"}
+			if tr.IssuesNationalID() {
+				uin, vid := cred.UIN, cred.VID
+				change.UIN, change.VID = &uin, &vid
+			}
+			ok, err := tx.Transition(ctx, tr.ID, change)
 			if err != nil {
-				return err
+				return d, err
 			}
 			if !ok {
 				d.Outcome, d.Detail = store.DeliveryIgnored, "the transaction was already "+string(tr.State)
 				break
 			}
 			if err := s.Jobs.EnqueueConfirm(ctx, tx, tr.ID); err != nil {
-				return err
+				return d, err
 			}
 			d.Outcome = store.DeliveryApplied
+		}
+		return d, nil
+	})
+	if err != nil || outcome == OutcomeDuplicate {
+		return outcome, err
+	}
+	s.log().Info("credential delivery", "event_id", eventID, "transaction_id", cred.RegistrationID, "outcome", outcome)
+	return outcome, nil
+}
+
+// applyDelivery runs apply and records the delivery it describes in one
+// durable database transaction (MOSIP is told "received" once it returns),
+// and returns the delivery's outcome. A delivery whose event id was
+// recorded before changes nothing: OutcomeDuplicate.
+func (s *Service) applyDelivery(ctx context.Context, apply func(*store.Tx) (store.Delivery, error)) (string, error) {
+	var outcome string
+	err := s.Store.InDurableTx(ctx, func(tx *store.Tx) error {
+		d, err := apply(tx)
+		if err != nil {
+			return err
 		}
 		isNew, err := tx.RecordDelivery(ctx, d)
 		if err != nil {
@@ -71,11 +97,7 @@ func (s *Service) ApplyCredential(ctx context.Context, eventID string, cred *mos
 	if errors.Is(err, errDuplicateDelivery) {
 		return OutcomeDuplicate, nil
 	}
-	if err != nil {
-		return "", err
-	}
-	s.log().Info("credential delivery", "event_id", eventID, "transaction_id", cred.RegistrationID, "outcome", outcome)
-	return outcome, nil
+	return outcome, err
 }
 
 // RecordUndeliverable keeps a delivery that can never be applied (it does

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	"opencrvs-mosip/internal/bridge"
 	"opencrvs-mosip/internal/fhir"
@@ -18,6 +19,12 @@ type Caller struct {
 	Token string
 	// RecordID is the token's recordId claim (1.8 record tokens), if any.
 	RecordID string
+	// EventID, ActionID and Scope are the claims of 1.9 action confirmation
+	// tokens (see Accept19).
+	EventID, ActionID string
+	Scope             []string
+	// version is set by Accept19 for the mapped payloads it hands on.
+	version bridge.OpenCRVSVersion
 }
 
 // AcceptFHIR accepts an OpenCRVS 1.8 FHIR bundle: the country rules decide
@@ -30,26 +37,52 @@ func (s *Service) AcceptFHIR(ctx context.Context, body []byte, caller Caller) ([
 	if caller.RecordID != "" && caller.RecordID != rec.RecordID {
 		return nil, bridge.Errorf(bridge.EForbidden, "the token is for OpenCRVS record %s but the bundle is record %s", caller.RecordID, rec.RecordID)
 	}
+	if rec.RegistrationNumber != "" {
+		// A registered record sent again, corrected?
+		accepted, err := s.correctFHIR(ctx, rec, caller)
+		if !errors.Is(err, errNotACorrection) {
+			return accepted, err
+		}
+	}
+	return s.acceptRecord(ctx, rec, &bridge.Transaction{
+		Version: bridge.OpenCRVS18, Intake: bridge.IntakeFHIR, RecordID: rec.RecordID, Token: caller.Token,
+	})
+}
+
+// acceptRecord decides and maps a record with the country configuration
+// and accepts the transaction tr describes (its version, intake, OpenCRVS
+// ids and token; the rest comes from the record and the decision).
+func (s *Service) acceptRecord(ctx context.Context, rec *bridge.Record, tr *bridge.Transaction) ([]Accepted, error) {
 	out, err := s.Country.Evaluate(rec, s.now())
 	if err != nil {
 		return nil, err
 	}
-	tr := &bridge.Transaction{
-		Kind:               rec.Event,
-		Version:            bridge.OpenCRVS18,
-		Intake:             bridge.IntakeFHIR,
-		RecordID:           rec.RecordID,
-		TrackingID:         rec.TrackingID,
-		RegistrationNumber: out.RegistrationNumber,
-		Token:              caller.Token,
-	}
+	tr.Kind, tr.TrackingID, tr.RegistrationNumber = rec.Event, rec.TrackingID, out.RegistrationNumber
 	if out.Forward {
 		if out.Packet == nil {
 			return nil, bridge.Errorf(bridge.EInternal, "the country configuration forwarded the record without a packet")
 		}
 		tr.Packet = *out.Packet
 	}
-	return s.accept(ctx, rec.RecordID, []intakeItem{{tr: tr, forward: out.Forward, reason: out.Reason}})
+	return s.accept(ctx, tr.RecordID, []intakeItem{{tr: tr, forward: out.Forward, reason: out.Reason}})
+}
+
+// correctFHIR treats a bundle whose Task carries the registration number of
+// a registration the mediator completed as its correction; otherwise it
+// returns errNotACorrection.
+func (s *Service) correctFHIR(ctx context.Context, rec *bridge.Record, caller Caller) ([]Accepted, error) {
+	regNo := rec.RegistrationNumber
+	pkt, err := s.Country.MapCorrection(rec, s.now())
+	if bridge.ErrorCodeOf(err) == bridge.EUnsupported {
+		return nil, errNotACorrection // an event the country does not send to MOSIP
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.acceptCorrection(ctx, correction{
+		kind: rec.Event, version: bridge.OpenCRVS18, intake: bridge.IntakeFHIR, recordID: rec.RecordID,
+		trackingID: rec.TrackingID, registrationNumber: regNo, token: caller.Token, packet: *pkt,
+	})
 }
 
 // MappedPayload is what the @opencrvs/mosip country-config library sends
@@ -67,6 +100,9 @@ type MappedPayload struct {
 	SchemaJSON    json.RawMessage            `json:"schemaJson"`
 	MetaInfo      map[string]json.RawMessage `json:"metaInfo"`
 	Audit         map[string]json.RawMessage `json:"audit"`
+	// Correction marks a corrected record: the registration with this
+	// tracking id and certificate number, sent again with changed data.
+	Correction bool `json:"correction"`
 }
 
 const (
@@ -113,6 +149,24 @@ func (s *Service) AcceptMapped(ctx context.Context, body []byte, caller Caller) 
 	if err != nil {
 		return nil, err
 	}
+	notify := bridge.Notification{Name: p.Notification.RecipientFullName, Email: p.Notification.RecipientEmail, Phone: p.Notification.RecipientPhone}
+	if p.Correction {
+		if birthNo != "" && deathNo != "" {
+			return nil, bridge.FieldErrorf(bridge.EInvalid, "requestFields", "a correction corrects one record: give birthCertificateNumber or deathCertificateNumber, not both")
+		}
+		kind, number := bridge.EventBirth, birthNo
+		if deathNo != "" {
+			kind, number = bridge.EventDeath, deathNo
+		}
+		return s.acceptCorrection(ctx, correction{
+			kind: kind, version: bridge.OpenCRVS18, intake: bridge.IntakeMapped, recordID: recordID,
+			trackingID: p.TrackingID, registrationNumber: number, token: caller.Token, explicit: true,
+			packet: bridge.Packet{
+				Process: s.Country.CorrectionProcess(kind), Fields: p.RequestFields, MetaInfo: p.MetaInfo,
+				Audit: p.Audit, SchemaJSON: schema, Notification: notify,
+			},
+		})
+	}
 	var items []intakeItem
 	add := func(kind bridge.EventKind, process, number, drop string) {
 		fields := maps.Clone(p.RequestFields)
@@ -121,15 +175,20 @@ func (s *Service) AcceptMapped(ctx context.Context, body []byte, caller Caller) 
 			// Not a field of MOSIP's ID schema: MOSIP refuses packets with it.
 			delete(fields, deathCertificateField)
 		}
+		forward, reason := true, "the country configuration forwarded it (mapped payload)"
+		if kind == bridge.EventDeath && !namesIdentity(fields) {
+			// MOSIP would fail it ("UIN not found"): there is nobody to mark.
+			forward, reason = false, "the deceased has no national ID in the record (none of "+strings.Join(bridge.IdentityRefFields, ", ")+"), so MOSIP has no identity to mark"
+		}
 		items = append(items, intakeItem{
-			forward: true,
-			reason:  "the country configuration forwarded it (mapped payload)",
+			forward: forward,
+			reason:  reason,
 			tr: &bridge.Transaction{
-				Kind: kind, Version: bridge.OpenCRVS18, Intake: bridge.IntakeMapped,
+				Kind: kind, Version: caller.openCRVSVersion(), Intake: bridge.IntakeMapped, ActionID: caller.ActionID,
 				RecordID: recordID, TrackingID: p.TrackingID, RegistrationNumber: number, Token: caller.Token,
 				Packet: bridge.Packet{
 					Process: process, Fields: fields, MetaInfo: p.MetaInfo, Audit: p.Audit, SchemaJSON: schema,
-					Notification: bridge.Notification{Name: p.Notification.RecipientFullName, Email: p.Notification.RecipientEmail, Phone: p.Notification.RecipientPhone},
+					Notification: notify,
 				},
 			},
 		})
@@ -141,6 +200,17 @@ func (s *Service) AcceptMapped(ctx context.Context, body []byte, caller Caller) 
 		add(bridge.EventDeath, bridge.ProcessDeath, deathNo, birthCertificateField)
 	}
 	return s.accept(ctx, recordID, items)
+}
+
+// namesIdentity reports whether fields name a MOSIP identity.
+func namesIdentity(fields map[string]json.RawMessage) bool {
+	for _, f := range bridge.IdentityRefFields {
+		var v string
+		if raw, ok := fields[f]; ok && json.Unmarshal(raw, &v) == nil && strings.TrimSpace(v) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func certificateNumber(fields map[string]json.RawMessage, name string) (string, error) {

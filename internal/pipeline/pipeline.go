@@ -22,8 +22,12 @@ type Service struct {
 	Jobs    *jobs.Runner
 	Country *country.Config
 	AID     store.AIDFormat
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Identities verifies death reversals against MOSIP (nil: reversals
+	// are refused as unavailable).
+	Identities IdentityReader
+	Reversal   ReversalConfig
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Accepted is one transaction an intake created or found.
@@ -33,6 +37,9 @@ type Accepted struct {
 	State              bridge.State     `json:"state"`
 	TrackingID         string           `json:"trackingId"`
 	RegistrationNumber string           `json:"registrationNumber"`
+	// Corrects is, for a correction, the transaction of the registration
+	// it corrects.
+	Corrects string `json:"corrects,omitempty"`
 	// Duplicate is true when the record was already being processed: the
 	// existing transaction is returned and nothing new was started.
 	Duplicate bool `json:"duplicate"`
@@ -45,6 +52,9 @@ type intakeItem struct {
 	tr      *bridge.Transaction
 	forward bool
 	reason  string
+	// key is the dedupe key: one live transaction per key ("" for
+	// <event>:<tracking id>).
+	key string
 }
 
 // accept stores the items and their first jobs in one database transaction:
@@ -55,61 +65,85 @@ func (s *Service) accept(ctx context.Context, requestRecordID string, items []in
 	err := s.Store.InDurableTx(ctx, func(tx *store.Tx) error {
 		out = out[:0]
 		for _, it := range items {
-			tr := it.tr
-			key := string(tr.Kind) + ":" + tr.TrackingID
-			live, err := tx.LiveByDedupeKey(ctx, key)
+			a, err := s.insertItem(ctx, tx, requestRecordID, it)
 			if err != nil {
 				return err
 			}
-			if live != nil {
-				// A resend: keep the transaction, take the fresher token
-				// when it is for the same record.
-				if !live.State.Final() && live.RecordID == requestRecordID && tr.Token != "" {
-					if err := tx.SetToken(ctx, live.ID, tr.Token); err != nil {
-						return err
-					}
-				}
-				out = append(out, Accepted{ID: live.ID, Event: live.Kind, State: live.State, TrackingID: live.TrackingID,
-					RegistrationNumber: live.RegistrationNumber, Duplicate: true})
-				continue
-			}
-			id, err := tx.NextAID(ctx, s.AID)
-			if err != nil {
-				return err
-			}
-			tr.ID = id
-			if it.forward {
-				tr.State = bridge.StateQueued
-				err = tx.Insert(ctx, tr, key, "accepted: "+it.reason)
-				if err == nil {
-					err = s.Jobs.EnqueueSubmit(ctx, tx, id)
-				}
-			} else {
-				tr.State = bridge.StateSkipped
-				tr.SkipReason = it.reason
-				tr.Packet = bridge.Packet{}
-				err = tx.Insert(ctx, tr, key, "not forwarded to MOSIP: "+it.reason)
-				if err == nil {
-					err = s.Jobs.EnqueueConfirm(ctx, tx, id)
-				}
-			}
-			if err != nil {
-				return err
-			}
-			out = append(out, Accepted{ID: id, Event: tr.Kind, State: tr.State, TrackingID: tr.TrackingID,
-				RegistrationNumber: tr.RegistrationNumber, Reason: it.reason})
+			out = append(out, a)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range out {
-		if !a.Duplicate {
-			s.log().Info("record accepted", "transaction_id", a.ID, "event", a.Event, "state", a.State)
+	s.logAccepted(out)
+	return out, nil
+}
+
+// insertItem stores one item and its first job, or returns the live
+// transaction of its key (a resend).
+func (s *Service) insertItem(ctx context.Context, tx *store.Tx, requestRecordID string, it intakeItem) (Accepted, error) {
+	tr := it.tr
+	key := it.key
+	if key == "" {
+		key = string(tr.Kind) + ":" + tr.TrackingID
+	}
+	live, err := tx.LiveByDedupeKey(ctx, key)
+	if err != nil {
+		return Accepted{}, err
+	}
+	if live != nil {
+		// A resend: keep the transaction, take the fresher token when it is
+		// for the same record. (A DEAD one too: its token may be why it
+		// died, and an operator's retry then uses the fresh one.)
+		finished := live.State == bridge.StateConfirmed || live.State == bridge.StateReported
+		if !finished && live.RecordID == requestRecordID && tr.Token != "" {
+			if err := tx.SetToken(ctx, live.ID, tr.Token); err != nil {
+				return Accepted{}, err
+			}
+			// A 1.9 token is for one action: keep the pair together.
+			if tr.ActionID != "" && tr.ActionID != live.ActionID {
+				if err := tx.SetActionID(ctx, live.ID, tr.ActionID); err != nil {
+					return Accepted{}, err
+				}
+			}
+		}
+		return Accepted{ID: live.ID, Event: live.Kind, State: live.State, TrackingID: live.TrackingID,
+			RegistrationNumber: live.RegistrationNumber, Corrects: live.Corrects, Duplicate: true}, nil
+	}
+	id, err := tx.NextAID(ctx, s.AID)
+	if err != nil {
+		return Accepted{}, err
+	}
+	tr.ID = id
+	if it.forward {
+		tr.State = bridge.StateQueued
+		err = tx.Insert(ctx, tr, key, "accepted: "+it.reason)
+		if err == nil {
+			err = s.Jobs.EnqueueSubmit(ctx, tx, id)
+		}
+	} else {
+		tr.State = bridge.StateSkipped
+		tr.SkipReason = it.reason
+		tr.Packet = bridge.Packet{}
+		err = tx.Insert(ctx, tr, key, "not forwarded to MOSIP: "+it.reason)
+		if err == nil {
+			err = s.Jobs.EnqueueConfirm(ctx, tx, id)
 		}
 	}
-	return out, nil
+	if err != nil {
+		return Accepted{}, err
+	}
+	return Accepted{ID: id, Event: tr.Kind, State: tr.State, TrackingID: tr.TrackingID,
+		RegistrationNumber: tr.RegistrationNumber, Corrects: tr.Corrects, Reason: it.reason}, nil
+}
+
+func (s *Service) logAccepted(out []Accepted) {
+	for _, a := range out {
+		if !a.Duplicate {
+			s.log().Info("record accepted", "transaction_id", a.ID, "event", a.Event, "state", a.State, "corrects", a.Corrects)
+		}
+	}
 }
 
 func (s *Service) log() *slog.Logger {

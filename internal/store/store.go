@@ -46,8 +46,13 @@ type Config struct {
 	// committed before; NORMAL: none (a power cut may lose the last commits;
 	// a crash of the process loses nothing).
 	Synchronous string
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// MustExist refuses to create a missing database (operators' tools).
+	MustExist bool
+	// Sealer encrypts the OpenCRVS tokens the store keeps; nil stores them
+	// as they are (tests and tools that never read them).
+	Sealer *Sealer
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Store is the database.
@@ -59,6 +64,7 @@ type Store struct {
 	log     *slog.Logger
 	bus     *bus
 	driver  *riverDriver
+	sealer  *Sealer
 }
 
 // Open opens the database. It does not change the schema: call Migrate, or
@@ -70,6 +76,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	sync := strings.ToUpper(cmpOr(cfg.Synchronous, "FULL"))
 	if sync != "FULL" && sync != "NORMAL" {
 		return nil, fmt.Errorf("store: synchronous must be FULL or NORMAL, not %q", cfg.Synchronous)
+	}
+	if cfg.MustExist {
+		if _, err := os.Stat(cfg.Path); err != nil {
+			return nil, fmt.Errorf("store: no database at %s (set SQLITE_DATABASE_PATH or --sqlite): %w", cfg.Path, err)
+		}
 	}
 	if dir := filepath.Dir(cfg.Path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -108,6 +119,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		now:     cfg.Now,
 		log:     cfg.Logger,
 		bus:     newBus(),
+		sealer:  cfg.Sealer,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -334,4 +346,34 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// RecoverFromStop prepares the job queue of a process that starts after
+// another stopped (perhaps killed), and returns how many jobs were
+// interrupted. Jobs the stopped process left "running" are made available
+// again at once: River would rescue them too, but only after
+// RescueStuckJobsAfter (minutes), and the records in flight would wait that
+// long. Its leadership of the queue is dropped, so that this process leads
+// (and runs the periodic jobs: reconciliation, the WebSub subscription) at
+// once rather than when the dead leader's term runs out. Call it at start,
+// before the jobs run. It is only right when no other process works this
+// database's jobs, which holds for SQLite, whose file one mediator owns
+// (and running a job twice is harmless: every job is idempotent).
+func (s *Store) RecoverFromStop(ctx context.Context) (int, error) {
+	var n int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.tx.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec')
+			WHERE state = 'running'`)
+		if err != nil {
+			return unavailable("requeue interrupted jobs", err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.tx.ExecContext(ctx, `DELETE FROM river_leader`); err != nil {
+			return unavailable("drop the stopped process's leadership", err)
+		}
+		return nil
+	})
+	return int(n), err
 }

@@ -381,3 +381,63 @@ func TestRiverJobsInTransactions(t *testing.T) {
 		t.Fatal("the committed job never ran")
 	}
 }
+
+// A job a killed process left "running" runs at the next start, without
+// waiting for River's stuck-job rescue.
+func TestRecoverFromStop(t *testing.T) {
+	ctx := t.Context()
+	s := mustOpen(t, nil)
+	w := &pingWorker{done: make(chan int, 4)}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	client, err := river.NewClient(s.RiverDriver(), &river.Config{
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+		Workers:              workers,
+		FetchCooldown:        time.Millisecond,
+		FetchPollInterval:    20 * time.Millisecond,
+		RescueStuckJobsAfter: time.Hour,
+		TestOnly:             true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.InTx(ctx, func(tx *Tx) error {
+		_, err := client.InsertTx(ctx, tx.SQL(), pingArgs{N: 7}, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The process that fetched it died mid-work.
+	if _, err := s.db.ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = datetime('now', 'subsec')`); err != nil {
+		t.Fatal(err)
+	}
+	// ... and it led the queue, for an hour more.
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO river_leader (elected_at, expires_at, leader_id, name)
+		VALUES (datetime('now'), datetime('now', '+1 hour'), 'dead-process', 'default')`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.RecoverFromStop(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("RecoverFromStop = %d, %v; want 1", n, err)
+	}
+	if n, _ := s.RecoverFromStop(ctx); n != 0 {
+		t.Fatalf("a second call found %d", n)
+	}
+	var leaders int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM river_leader`).Scan(&leaders); err != nil || leaders != 0 {
+		t.Fatalf("leaders after recovery: %d, %v; want the dead one gone", leaders, err)
+	}
+	if err := client.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer client.Stop(context.Background())
+	select {
+	case n := <-w.done:
+		if n != 7 {
+			t.Fatalf("worked job %d", n)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the interrupted job did not run again")
+	}
+}

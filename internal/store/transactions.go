@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,23 +22,29 @@ type querier interface {
 
 const transactionColumns = `id, event_kind, opencrvs_version, intake, record_id, tracking_id,
 	registration_number, state, token, packet, skip_reason, attempts, last_error, uin, vid,
-	created_at, updated_at`
+	created_at, updated_at, reject_reason, dead_from, check_at, checks, corrects, action_id`
+
+// insertColumns are the columns a new transaction sets; the others start
+// at their defaults.
+const insertColumns = `id, event_kind, opencrvs_version, intake, record_id, tracking_id,
+	registration_number, state, token, packet, skip_reason, attempts, last_error, uin, vid,
+	created_at, updated_at, corrects, action_id`
 
 // summaryColumns are transactionColumns without the packet, which most
 // readers do not need and which is the costly part to decode.
 const summaryColumns = `id, event_kind, opencrvs_version, intake, record_id, tracking_id,
 	registration_number, state, token, NULL, skip_reason, attempts, last_error, uin, vid,
-	created_at, updated_at`
+	created_at, updated_at, reject_reason, dead_from, check_at, checks, corrects, action_id`
 
 func scanTransaction(row interface{ Scan(...any) error }) (*bridge.Transaction, error) {
 	var (
-		t              bridge.Transaction
-		token, packet  sql.NullString
-		created, updat int64
+		t                       bridge.Transaction
+		token, packet           sql.NullString
+		created, updat, checkAt int64
 	)
 	err := row.Scan(&t.ID, &t.Kind, &t.Version, &t.Intake, &t.RecordID, &t.TrackingID,
 		&t.RegistrationNumber, &t.State, &token, &packet, &t.SkipReason, &t.Attempts, &t.LastError,
-		&t.UIN, &t.VID, &created, &updat)
+		&t.UIN, &t.VID, &created, &updat, &t.RejectReason, &t.DeadFrom, &checkAt, &t.Checks, &t.Corrects, &t.ActionID)
 	if err != nil {
 		return nil, err
 	}
@@ -49,10 +56,13 @@ func scanTransaction(row interface{ Scan(...any) error }) (*bridge.Transaction, 
 	}
 	t.CreatedAt = time.UnixMilli(created).UTC()
 	t.UpdatedAt = time.UnixMilli(updat).UTC()
+	if checkAt > 0 {
+		t.CheckAt = time.UnixMilli(checkAt).UTC()
+	}
 	return &t, nil
 }
 
-func getTransaction(ctx context.Context, q querier, columns, where string, arg any) (*bridge.Transaction, error) {
+func (s *Store) getTransaction(ctx context.Context, q querier, columns, where string, arg any) (*bridge.Transaction, error) {
 	t, err := scanTransaction(q.QueryRowContext(ctx, `SELECT `+columns+` FROM transactions WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bridge.Errorf(bridge.ENotFound, "no transaction %v", arg)
@@ -60,30 +70,41 @@ func getTransaction(ctx context.Context, q querier, columns, where string, arg a
 	if err != nil {
 		return nil, unavailable("read transaction", err)
 	}
+	if err := s.openToken(t); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
 // Transaction returns the transaction with id (the AID), without its
 // packet (see TransactionWithPacket); ENotFound if none.
 func (s *Store) Transaction(ctx context.Context, id string) (*bridge.Transaction, error) {
-	return getTransaction(ctx, s.rdb, summaryColumns, `id = $1`, id)
+	return s.getTransaction(ctx, s.rdb, summaryColumns, `id = $1`, id)
 }
 
 // TransactionWithPacket is Transaction with the packet MOSIP is sent.
 func (s *Store) TransactionWithPacket(ctx context.Context, id string) (*bridge.Transaction, error) {
-	return getTransaction(ctx, s.rdb, transactionColumns, `id = $1`, id)
+	return s.getTransaction(ctx, s.rdb, transactionColumns, `id = $1`, id)
 }
 
 // Transaction returns the transaction with id, without its packet, as this
 // transaction sees it.
 func (t *Tx) Transaction(ctx context.Context, id string) (*bridge.Transaction, error) {
-	return getTransaction(ctx, t.tx, summaryColumns, `id = $1`, id)
+	return t.s.getTransaction(ctx, t.tx, summaryColumns, `id = $1`, id)
+}
+
+// History returns every transaction of one OpenCRVS record and event (its
+// registration, a registration sent again after MOSIP refused it, its
+// corrections), with their packets, oldest first.
+func (t *Tx) History(ctx context.Context, kind bridge.EventKind, trackingID string) ([]*bridge.Transaction, error) {
+	return t.s.queryTransactionsOn(ctx, t.tx, "read the record's transactions", `SELECT `+transactionColumns+` FROM transactions
+		WHERE event_kind = $1 AND tracking_id = $2 ORDER BY created_at, id`, kind, trackingID)
 }
 
 // LiveByDedupeKey returns the transaction for key that a resend must return
 // (any not REPORTED), or nil.
 func (t *Tx) LiveByDedupeKey(ctx context.Context, key string) (*bridge.Transaction, error) {
-	tr, err := getTransaction(ctx, t.tx, summaryColumns, `dedupe_key = $1 AND state <> 'REPORTED'`, key)
+	tr, err := t.s.getTransaction(ctx, t.tx, summaryColumns, `dedupe_key = $1 AND state <> 'REPORTED'`, key)
 	if bridge.ErrorCodeOf(err) == bridge.ENotFound {
 		return nil, nil
 	}
@@ -103,11 +124,11 @@ func (t *Tx) Insert(ctx context.Context, tr *bridge.Transaction, dedupeKey, reas
 		}
 		packet = string(b)
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO transactions (`+transactionColumns+`, dedupe_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO transactions (`+insertColumns+`, dedupe_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		tr.ID, tr.Kind, tr.Version, tr.Intake, tr.RecordID, tr.TrackingID, tr.RegistrationNumber,
-		tr.State, nullable(tr.Token), packet, tr.SkipReason, tr.Attempts, tr.LastError, tr.UIN, tr.VID,
-		now.UnixMilli(), now.UnixMilli(), dedupeKey)
+		tr.State, nullable(t.s.seal(tr.Token)), packet, tr.SkipReason, tr.Attempts, tr.LastError, tr.UIN, tr.VID,
+		now.UnixMilli(), now.UnixMilli(), tr.Corrects, tr.ActionID, dedupeKey)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return &bridge.Error{Code: bridge.EConflict, Message: "the record is already being processed", Err: err}
@@ -121,9 +142,21 @@ func (t *Tx) Insert(ctx context.Context, tr *bridge.Transaction, dedupeKey, reas
 // one (a resend carries a fresher token).
 func (t *Tx) SetToken(ctx context.Context, id, token string) error {
 	_, err := t.tx.ExecContext(ctx, `UPDATE transactions SET token = $1, updated_at = $2
-		WHERE id = $3 AND token IS NOT NULL`, token, t.s.now().UnixMilli(), id)
+		WHERE id = $3 AND token IS NOT NULL`, t.s.seal(token), t.s.now().UnixMilli(), id)
 	if err != nil {
 		return unavailable("update token", err)
+	}
+	return nil
+}
+
+// SetActionID replaces the OpenCRVS 1.9 action of a transaction that still
+// needs feedback, together with SetToken: a resend's token is for the
+// action it names, and OpenCRVS refuses a token for another action.
+func (t *Tx) SetActionID(ctx context.Context, id, actionID string) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE transactions SET action_id = $1, updated_at = $2
+		WHERE id = $3 AND token IS NOT NULL`, actionID, t.s.now().UnixMilli(), id)
+	if err != nil {
+		return unavailable("update action id", err)
 	}
 	return nil
 }
@@ -140,6 +173,11 @@ type Change struct {
 	LastError  *string
 	UIN, VID   *string
 	ClearToken bool // the transaction is finished: forget the OpenCRVS token
+	// RejectReason is the registrar's explanation of a MOSIP refusal.
+	RejectReason *string
+	// CheckAt sets when MOSIP is next asked for the status (and resets the
+	// count of checks).
+	CheckAt *time.Time
 }
 
 // Transition applies c to transaction id if it is in one of c.From, logs it,
@@ -166,6 +204,21 @@ func (t *Tx) Transition(ctx context.Context, id string, c Change) (bool, error) 
 	}
 	if c.ClearToken {
 		sets = append(sets, "token = NULL")
+	}
+	if c.RejectReason != nil {
+		add("reject_reason", *c.RejectReason)
+	}
+	if c.CheckAt != nil {
+		add("check_at", c.CheckAt.UnixMilli())
+		sets = append(sets, "checks = 0")
+	}
+	switch {
+	case c.To == bridge.StateDead:
+		// Right-hand sides see the row before the update: the state it
+		// died in.
+		sets = append(sets, "dead_from = state")
+	case slices.Contains(c.From, bridge.StateDead):
+		sets = append(sets, "dead_from = ''")
 	}
 	args = append(args, id)
 	where := fmt.Sprintf("id = $%d AND state IN (", len(args))
@@ -306,6 +359,11 @@ const (
 	DeliveryUnknownAID    = "unknown_aid"   // no transaction has the credential's AID
 	DeliveryUndecryptable = "undecryptable" // the credential could not be decrypted or read
 	DeliveryWrongTopic    = "wrong_topic"   // not the topic we subscribed to
+	// DeliveryUnknownIdentity: an identity update for an identity no civil
+	// record registered through the mediator has.
+	DeliveryUnknownIdentity = "unknown_identity"
+	// DeliveryOwnChange: an identity update the mediator's own packet made.
+	DeliveryOwnChange = "own_change"
 )
 
 // RecordDelivery stores d unless its event id was seen before, and reports
@@ -370,18 +428,153 @@ func isUniqueViolation(err error) bool {
 // TransactionsByRecord returns the transactions of an OpenCRVS record,
 // oldest first.
 func (s *Store) TransactionsByRecord(ctx context.Context, recordID string) ([]*bridge.Transaction, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+summaryColumns+` FROM transactions WHERE record_id = $1 ORDER BY created_at, id`, recordID)
+	return s.queryTransactions(ctx, "read transactions", `SELECT `+summaryColumns+` FROM transactions WHERE record_id = $1 ORDER BY created_at, id`, recordID)
+}
+
+// queryTransactions runs a query of transactions on the readers; op names
+// it in errors.
+func (s *Store) queryTransactions(ctx context.Context, op, query string, args ...any) ([]*bridge.Transaction, error) {
+	return s.queryTransactionsOn(ctx, s.rdb, op, query, args...)
+}
+
+// queryTransactions runs a query of transactionColumns or summaryColumns.
+func (s *Store) queryTransactionsOn(ctx context.Context, q querier, op, query string, args ...any) ([]*bridge.Transaction, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, unavailable("read transactions", err)
+		return nil, unavailable(op, err)
 	}
 	defer rows.Close()
 	var out []*bridge.Transaction
 	for rows.Next() {
 		t, err := scanTransaction(rows)
 		if err != nil {
-			return nil, unavailable("read transactions", err)
+			return nil, unavailable(op, err)
+		}
+		if err := s.openToken(t); err != nil {
+			return nil, err
 		}
 		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(op, err)
+	}
+	return out, nil
+}
+
+// DueForCheck returns up to limit SUBMITTED transactions whose status check
+// is due at now, the longest waiting first.
+func (s *Store) DueForCheck(ctx context.Context, now time.Time, limit int) ([]*bridge.Transaction, error) {
+	return s.queryTransactions(ctx, "read transactions due for a status check", `SELECT `+summaryColumns+` FROM transactions
+		WHERE state = $1 AND check_at <= $2 ORDER BY check_at, id LIMIT $3`, bridge.StateSubmitted, now.UnixMilli(), limit)
+}
+
+// NoteCheck records that MOSIP was asked for the status of a SUBMITTED
+// transaction and when to ask next.
+func (s *Store) NoteCheck(ctx context.Context, id string, next time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE transactions SET check_at = $1, checks = checks + 1
+		WHERE id = $2 AND state = $3`, next.UnixMilli(), id, bridge.StateSubmitted)
+	if err != nil {
+		return unavailable("note status check", err)
+	}
+	return nil
+}
+
+// CountInState counts the transactions in one state.
+func (s *Store) CountInState(ctx context.Context, st bridge.State) (int, error) {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM transactions WHERE state = $1`, st).Scan(&n); err != nil {
+		return 0, unavailable("count transactions", err)
+	}
+	return n, nil
+}
+
+// ListFilter selects transactions for operators.
+type ListFilter struct {
+	State bridge.State // "" for any
+	// Before pages backwards: only transactions updated before it (zero: now).
+	Before time.Time
+	Limit  int // default 50, at most 1000
+}
+
+// List returns transactions, most recently updated first.
+func (s *Store) List(ctx context.Context, f ListFilter) ([]*bridge.Transaction, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 1000)
+	before := f.Before
+	if before.IsZero() {
+		before = time.UnixMilli(1 << 62)
+	}
+	q := `SELECT ` + summaryColumns + ` FROM transactions WHERE updated_at < $1`
+	args := []any{before.UnixMilli()}
+	if f.State != "" {
+		q += ` AND state = $2`
+		args = append(args, f.State)
+	}
+	q += fmt.Sprintf(` ORDER BY updated_at DESC, id DESC LIMIT %d`, limit)
+	return s.queryTransactions(ctx, "list transactions", q, args...)
+}
+
+// DiedIn returns the state a DEAD transaction died in: its dead_from, or
+// for transactions that died before that was kept, the state its event log
+// shows it leaving for DEAD.
+func (t *Tx) DiedIn(ctx context.Context, tr *bridge.Transaction) (bridge.State, error) {
+	if tr.DeadFrom != "" {
+		return tr.DeadFrom, nil
+	}
+	var from bridge.State
+	err := t.tx.QueryRowContext(ctx, `SELECT from_state FROM transaction_events
+		WHERE transaction_id = $1 AND to_state = $2 ORDER BY id DESC LIMIT 1`, tr.ID, bridge.StateDead).Scan(&from)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", bridge.Errorf(bridge.EConflict, "transaction %s has no record of how it died", tr.ID)
+	}
+	if err != nil {
+		return "", unavailable("read events", err)
+	}
+	return from, nil
+}
+
+// DeathByRegistrationNumber returns the death registration (not a
+// correction) with registration number regNo that MOSIP completed
+// (CONFIRMED, or ISSUED while OpenCRVS's confirmation is recorded, or DEAD
+// there), with its packet, or nil.
+func (s *Store) DeathByRegistrationNumber(ctx context.Context, regNo string) (*bridge.Transaction, error) {
+	tr, err := s.getTransaction(ctx, s.rdb, transactionColumns,
+		`registration_number = $1 AND event_kind = 'death' AND corrects = ''
+		AND (state IN ('CONFIRMED', 'ISSUED') OR (state = 'DEAD' AND dead_from = 'ISSUED'))
+		ORDER BY created_at DESC LIMIT 1`, regNo)
+	if bridge.ErrorCodeOf(err) == bridge.ENotFound {
+		return nil, nil
+	}
+	return tr, err
+}
+
+// RegistrationsOfIdentity returns the birth registrations (not corrections)
+// that got the identity with uin or vid ("" matches nothing): CONFIRMED, or
+// ISSUED while OpenCRVS is being told.
+func (t *Tx) RegistrationsOfIdentity(ctx context.Context, uin, vid string) ([]*bridge.Transaction, error) {
+	return t.s.queryTransactionsOn(ctx, t.tx, "find the identity's registrations", `SELECT `+summaryColumns+` FROM transactions
+		WHERE ((uin = $1 AND uin <> '') OR (vid = $2 AND vid <> '')) AND event_kind = 'birth' AND corrects = '' AND state IN ('CONFIRMED', 'ISSUED')
+		ORDER BY created_at, id`, uin, vid)
+}
+
+// CountDeliveries counts WebSub deliveries by outcome.
+func (s *Store) CountDeliveries(ctx context.Context) (map[string]int, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT outcome, count(*) FROM websub_deliveries GROUP BY outcome`)
+	if err != nil {
+		return nil, unavailable("count deliveries", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var o string
+		var n int
+		if err := rows.Scan(&o, &n); err != nil {
+			return nil, unavailable("count deliveries", err)
+		}
+		out[o] = n
 	}
 	return out, rows.Err()
 }

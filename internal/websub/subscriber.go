@@ -32,6 +32,9 @@ const (
 	// us (or whose "already registered" notices are lost) is asked hourly,
 	// not every few minutes for ever.
 	maxRetryWait = time.Hour
+	// suspectGap is the least time between two re-subscriptions caused by
+	// Suspect.
+	suspectGap = 5 * time.Minute
 	// renewMargin is how long before the lease ends to renew at the latest.
 	renewMargin = time.Hour
 	// maxHubResponseBytes bounds the hub's answer; MOSIP's is a short form.
@@ -365,6 +368,23 @@ func (s *Subscriber) leaseFor(hubSeconds int) time.Duration {
 	default:
 		return DefaultLeaseSeconds * time.Second
 	}
+}
+
+// Suspect says the hub may have forgotten the subscription: MOSIP finished
+// registrations whose credentials never arrived (a hub restarted without
+// its subscriptions does that silently). The subscription is then made
+// again at the next RenewAt, unless a request was sent in the last few
+// minutes. Re-subscribing a subscription the hub still has is harmless:
+// it answers "already registered".
+func (s *Subscriber) Suspect() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unsubscribing || s.status.Verified.IsZero() || s.now().Sub(s.lastAttempt) < suspectGap {
+		return
+	}
+	s.status.Verified, s.status.LeaseEnds = time.Time{}, time.Time{}
+	s.attempts = 0
+	s.log.Warn("websub: credentials are not arriving; the subscription will be made again", "topic", s.topic)
 }
 
 // Status returns a copy of the subscription's state.

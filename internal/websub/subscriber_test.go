@@ -535,3 +535,34 @@ func TestRenewAtBacksOffWithoutVerification(t *testing.T) {
 		}
 	})
 }
+
+// When credentials stop arriving the subscription is made again at once,
+// but not more often than every suspectGap.
+func TestSuspectRemakesTheSubscription(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		hub := newAcceptingHub()
+		cfg := testConfig("http://hub.test/hub")
+		cfg.HTTPClient = &http.Client{Transport: handlerTransport{hub}}
+		s := NewSubscriber(cfg)
+		s.Suspect() // never verified: nothing to suspect, RenewAt is now anyway
+		if err := s.Subscribe(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := s.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 86400}); !ok {
+			t.Fatal("verification refused")
+		}
+		s.Suspect() // right after a request: ignored
+		if got := s.RenewAt(); got.Sub(time.Now()) < time.Hour {
+			t.Fatalf("RenewAt right after subscribing = %v from now, want the lease's schedule", got.Sub(time.Now()))
+		}
+		time.Sleep(suspectGap)
+		s.Suspect()
+		if got := s.RenewAt(); got.After(time.Now()) {
+			t.Errorf("RenewAt after Suspect = %v from now, want now", got.Sub(time.Now()))
+		}
+		if !s.Status().Verified.IsZero() {
+			t.Errorf("a suspected subscription still shows as verified")
+		}
+	})
+}

@@ -14,6 +14,20 @@ type Stats struct {
 	Subscriptions int           `json:"subscriptions"`
 	Deliveries    DeliveryStats `json:"deliveries"`
 	Hub           HubStats      `json:"hub"`
+	Updates       UpdateStats   `json:"updates"`
+	// IdentityEvents counts identity update events published (each is
+	// then delivered to every subscriber of the topic).
+	IdentityEvents int64 `json:"identityEvents"`
+}
+
+// UpdateStats count the changes made to identities after their creation.
+type UpdateStats struct {
+	Packets        int64 `json:"packets"`        // CRVS_UPDATE and UPDATE registrations that changed an identity
+	IDRepo         int64 `json:"idrepo"`         // ID repository PATCH requests that changed an identity
+	Resident       int64 `json:"resident"`       // resident updates that changed an identity
+	Deaths         int64 `json:"deaths"`         // identities flagged deceased (CRVS_DEATH or a death flag)
+	DeathReversals int64 `json:"deathReversals"` // deceased flags cleared by a death flag saying no
+	Unchanged      int64 `json:"unchanged"`      // updates that changed nothing (no event)
 }
 
 // DeliveryStats count WebSub deliveries (one per event and subscriber).
@@ -60,6 +74,15 @@ func (s *Sim) Stats() Stats {
 			IntentFailed:   s.stats.intentFailed.Load(),
 			Denied:         s.stats.denials.Load(),
 		},
+		Updates: UpdateStats{
+			Packets:        s.stats.packetUpdates.Load(),
+			IDRepo:         s.stats.idrepoUpdates.Load(),
+			Resident:       s.stats.residentUpdates.Load(),
+			Deaths:         s.stats.deaths.Load(),
+			DeathReversals: s.stats.deathReversals.Load(),
+			Unchanged:      s.stats.unchangedUpdates.Load(),
+		},
+		IdentityEvents: s.stats.identityEvents.Load(),
 	}
 	s.mu.Lock()
 	st.Identities = len(s.ids.byUIN)

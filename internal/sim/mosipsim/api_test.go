@@ -94,6 +94,9 @@ func TestEndpointsNeedToken(t *testing.T) {
 		{http.MethodPut, PathCreatePacket, packetBody("100010000000001", "CRVS_NEW", birthFields(infant("Tiwonge Phiri")))},
 		{http.MethodPost, PathWorkflow, workflowBody("100010000000001", "CRVS_NEW")},
 		{http.MethodPost, PathStatusSearch, statusBody("100010000000001")},
+		{http.MethodGet, PathIdentity + "/idvid/100010000000001?type=demo&idType=RID", nil},
+		{http.MethodGet, PathVID + "/uin/2345678901", nil},
+		{http.MethodPatch, PathIdentity + "/", patchBody("100010000000002", "ACTIVATED", map[string]any{"UIN": "2345678901", "IDSchemaVersion": 0.5})},
 	}
 	for _, ep := range endpoints {
 		for _, tc := range []struct {

@@ -14,11 +14,55 @@
 //	POST /registrationprocessor/v1/workflowmanager/workflowinstance
 //	POST /registrationprocessor/v1/registrationstatus/search
 //	POST /websub/hub  (also /hub)                       (WebSub hub)
+//	GET  /idrepository/v1/identity/idvid/{id}?type=demo&idType=RID|UIN|VID
+//	                                                    (ID repository: identity read)
+//	GET  /idrepository/v1/vid/uin/{UIN}                 (ID repository: VIDs of a UIN)
+//	PATCH /idrepository/v1/identity/                    (ID repository: identity update)
 //
 // All but the first need the cookie Authorization=<token>; without a valid,
 // unexpired token they answer HTTP 401 with KER-ATH-401 (the hub answers
 // 500 hub.mode=denied, as MOSIP's hub does). Like MOSIP, the JSON
 // endpoints answer their own errors with HTTP 200 and an errors list.
+//
+// The identity read finds an identity by UIN, by VID, or by the id of any
+// registration that created it (UinGeneratorStage of CRVS_NEW) or changed
+// it (death, update), as MOSIP's uin and uin_h tables do; without idType
+// the id is tried as UIN, VID, then registration id. It answers
+// {status, identity: {UIN, <fields>}, documents: []}: packet fields that
+// hold JSON lists or objects (simpleType) come back as JSON, the others as
+// strings. type may be demo, bio or all (there are no biometrics). The
+// VID list holds the identity's one perpetual VID as MOSIP's VidInfoDTO
+// (vid, vidType PERPETUAL, expiryTimestamp null, genratedOnTimestamp,
+// transactionLimit null, hashAttributes). Unknown ids and UINs answer
+// IDR-IDC-007; bad type or idType IDR-IDC-002.
+//
+// The identity update (IdRepoController.updateIdentity) takes
+//
+//	{"id":"mosip.id.update","version":"v1","requesttime":"2025-01-01T10:00:00.000Z",
+//	 "request":{"registrationId":"<new id of this change>",
+//	            "status":"ACTIVATED|BLOCKED|DEACTIVATED",      (optional)
+//	            "identity":{"UIN":"<UIN>","IDSchemaVersion":0.5, <fields to set>},
+//	            "documents":[],"verifiedAttributes":[]}}
+//
+// and answers {"id":"mosip.id.update","version":"v1","responsetime":..,
+// "response":{"status":"<UIN status after the update>"}} (MOSIP returns the
+// identity only on reads). Field values are stored as the identity read
+// returns them: strings as sent, lists and objects (simpleType) as JSON;
+// null values are skipped. It checks, in MOSIP's order: a JSON body
+// (IDR-IDC-003 Invalid Request), request and identity.UIN present
+// (IDR-IDC-001 Missing Input Parameter - request | identity/UIN), id
+// (IDR-IDC-002 Invalid Input Parameter - id), then lists together what the
+// request validator finds: requesttime, version, status not one of the
+// three (IDR-IDC-002 ... - status), identity.IDSchemaVersion missing
+// (IDR-IDC-001 ... - identity/IDSchemaVersion: MOSIP needs it to pick the
+// schema), registrationId missing (IDR-IDC-001). An unknown UIN answers
+// IDR-IDC-007; a registrationId that already created or changed any
+// identity IDR-IDC-012 Record already exists in DB (MOSIP's uin and uin_h
+// tables), so a retried update is told it was done. The status is set as
+// asked: ACTIVATED ends a deactivation made by a death but leaves the
+// deceased flag. Death flag and date fields in identity act as in a
+// CRVS_UPDATE packet (below): {"deathDeclared":"no"} clears the flag. The
+// registrationId is linked to the identity (idType=RID finds it).
 //
 // createPacket checks the request as the packet manager does: Jackson
 // decoding (fields and metaInfo values are strings; numbers and booleans
@@ -53,12 +97,23 @@
 //	  CredentialRequestorStage     the credential is issued -> PROCESSED
 //	CRVS_DEATH: securezone, validator, classifier, CMD, operator validator,
 //	  UinGeneratorStage: the identity named by the first non-empty field of
-//	  UIN, VID, vid, nationalIdNumber (FAILED "UIN not found" if none) is
-//	  flagged deceased with its dateOfDeath; the UIN stays ACTIVATED (MOSIP's
-//	  policy); already deceased: no change; then finalization and a death
-//	  credential (unless switched off).
+//	  UIN, VID, vid, nationalIdNumber (FAILED "UIN not found" if none, or if
+//	  no identity has it) is flagged deceased with the date of the first
+//	  non-empty Config.DeathDateFields field (dateOfDeath,
+//	  deceasedDeclarationDate), and the packet's other fields are applied
+//	  (MOSIP handles CRVS_DEATH as an update). The UIN stays ACTIVATED
+//	  (MOSIP's policy) unless Config.DeactivateOnDeath, which also sets it
+//	  DEACTIVATED. Already deceased: no change. Then finalization and a
+//	  death credential (unless switched off).
 //	CRVS_UPDATE (UPDATE alike): securezone, validator, demo dedupe,
-//	  UinGeneratorStage updates the identity's fields, finalization, credential.
+//	  UinGeneratorStage applies the packet's fields to the identity named as
+//	  for a death (FAILED "UIN not found" likewise), finalization, credential.
+//	  The first Config.DeathFlagFields field present (deathDeclared,
+//	  declaredAsDeceased) reverses a death when it says no, false, N or 0:
+//	  the deceased flag, the date of death and the date fields go, and a UIN
+//	  a death deactivated is ACTIVATED again. Saying yes, true, Y or 1, it
+//	  declares a death as CRVS_DEATH does. A packet that changes nothing is
+//	  PROCESSED ("no field changed") and publishes no event.
 //
 // For deaths and updates the validator only checks the fields present (an
 // update carries what changes). A process without a route fails at the
@@ -98,6 +153,51 @@
 // Config.DeliveryAttempts times. Config.EnforceLease makes leases expire
 // and lets a subscriber renew (MOSIP's hub does neither).
 //
+// # Identity history and update events
+//
+// Every identity keeps its history (GET /sim/identities/{id}, "changes"):
+// its creation (process CRVS_NEW, NEW, OPENCRVS_NEW or SIM_SEED, with all
+// its field names), then one entry per change:
+//
+//	{"registrationId":"<RID>","process":"CRVS_UPDATE","at":"<time>",
+//	 "fields":["fullName"],            names of the fields set or cleared
+//	 "status":"DEACTIVATED",           the new UIN status, if it changed
+//	 "deceased":true,                  the new deceased flag, if it changed
+//	 "eventId":"<uuid>"}               the event published for it
+//
+// Processes: CRVS_DEATH, CRVS_UPDATE, UPDATE, ID_REPO_UPDATE (the PATCH) and
+// RESIDENT_UPDATE (POST /sim/identities/{id}/update). Each change publishes
+// an event (mosip.IdentityEvent) to Config.IdentityUpdateTopic (default
+// IDENTITY_UPDATED), delivered like credentials: HMAC-signed, retried,
+// kept in the backlog without a subscriber, and subject to the lost and
+// duplicate delivery faults:
+//
+//	{"publisher":"ID_REPO","topic":"IDENTITY_UPDATED","publishedOn":"<time>",
+//	 "event":{"id":"<uuid, one per change>",
+//	          "transactionId":"<RID of the change, or a uuid without one>",
+//	          "type":{"namespace":"mosip","name":"IDENTITY_UPDATED"},
+//	          "timestamp":"<time>",
+//	          "data":{"UIN":"..","VID":"..","registrationId":"<RID, if any>",
+//	                  "process":"CRVS_UPDATE","status":"ACTIVATED","deceased":false,
+//	                  "changedAttributes":["fullName","status","deceased"]}}}
+//
+// changedAttributes lists the changed fields, then "status" and "deceased"
+// if they changed. The event carries no demographics: read them with GET
+// /idrepository/v1/identity/idvid/{UIN}.
+//
+// What MOSIP does, and what is the simulator's: MOSIP's ID repository has
+// no general identity-update topic. On an update it requests new
+// credentials for its online verification partners (CREDENTIAL_ISSUED to
+// each), and when the UIN leaves ACTIVATED it publishes
+// <partner>/DEACTIVATE_ID (REMOVE_ID for BLOCKED) to them, in the envelope
+// above with publisher ID_REPO, transactionId the registration id, type
+// {mosip, ida} and data {id_hash, expiry_timestamp, transaction_limit}
+// (id-repository CredentialServiceManager and IdRepoProxyServiceImpl).
+// MOSIP's 1.2 design for data pushed to a CRVS has a registration
+// processor stage ("CRVS connector") send the data to a MOSIP-side
+// mediator. The envelope, publisher and transactionId follow MOSIP; the
+// topic, the type name and data are the simulator's.
+//
 // The credential verification documents are served at
 // /.well-known/public-key.json, /.well-known/controller.json and
 // /.well-known/mosip-context.json; /.well-known/jwks.json holds the public
@@ -114,7 +214,8 @@
 //	      "timeout":"2m",                    how long a timeout fault hangs at most
 //	      "outage":false,                    answer 503 to everything
 //	      "endpoints":["createPacket"],      where latency, errors and outage apply: auth,
-//	                                         createPacket, workflow, status, hub; empty: all
+//	                                         createPacket, workflow, status, hub, idrepo;
+//	                                         empty: all
 //	      "rejectRate":0, "failRate":0,      registrations REJECTED at demo dedupe /
 //	                                         FAILED at a random stage
 //	      "duplicateDeliveryRate":0,         deliveries sent twice
@@ -123,29 +224,44 @@
 //	GET  /sim/packets/{id}        a stored packet and its PacketInfos
 //	GET  /sim/registrations/{id}  process, status, UIN/VID, tags, and every stage
 //	                              with its status, code, reason and times
-//	GET  /sim/identities/{uin}    an identity by UIN or VID
+//	GET  /sim/identities/{uin}    an identity by UIN or VID, with its history
 //	POST /sim/identities          add one: {"UIN"?, "VID"?, "fields":{...}, "deceased"?}
 //	                              (e.g. people whose deaths will be registered)
+//	POST /sim/identities/{id}/update
+//	                              a resident updates their data in MOSIP:
+//	                              {"fields":{"name":"value"}, "registrationId"?}
+//	                              -> 200 {"changed":[..], "eventId"?, "identity":{..}};
+//	                              404 unknown UIN/VID, 409 registrationId used,
+//	                              400 no fields or UIN/VID/vid among them
 //	GET  /sim/subscriptions       active subscriptions (secrets not shown)
 //	POST /sim/hub/forget          forget every subscription, as after a hub restart
 //	GET  /sim/stats               counters: packets, workflows, processed, rejected,
 //	                              failed, queued stages, identities, subscriptions,
 //	                              deliveries sent/failed (attempts)/pending/undelivered/
-//	                              lost/duplicated/gone/backlog, hub intent results
+//	                              lost/duplicated/gone/backlog, hub intent results,
+//	                              updates (packets, idrepo, resident, deaths,
+//	                              deathReversals, unchanged), identityEvents
 //
 // Errors of the /sim API are RFC 9457 problem JSON. The same operations
 // are methods of Sim (Faults, SetFaults, Packet, Registration, Identity,
-// AddIdentity, Subscriptions, ForgetSubscriptions, Stats) for in-process
+// AddIdentity, UpdateIdentity, Subscriptions, ForgetSubscriptions, Stats) for in-process
 // use. Rates draw from a math/rand/v2 source seeded by Config.Seed.
 //
 // # Differences from MOSIP
 //
 // Tokens carry no roles: any valid token may call any endpoint and
-// subscribe to any topic (MOSIP checks roles, and for a topic P/NAME that
-// the subscriber is partner P). The status search answers the internal
+// subscribe to any topic (MOSIP checks roles, for example
+// REGISTRATION_PROCESSOR for the VID list, and for a topic P/NAME that
+// the subscriber is partner P). The ID repository does not check the
+// format of UINs and VIDs (MOSIP answers IDR-IDC-002 for a malformed one),
+// and its VID list never answers an empty list (older MOSIP versions did
+// instead of IDR-IDC-007). The status search answers the internal
 // codes (RESUMABLE, PROCESSING, PROCESSED, REJECTED, FAILED), not MOSIP's
 // external ones. The centre and machine of refId are not checked against
-// master data. Packets are kept as JSON, not as encrypted zips; their
+// master data. The identity update does not validate the identity against
+// the ID schema, and finds the identity by UIN only (a VID there answers
+// IDR-IDC-007, where MOSIP answers IDR-IDC-002 for a malformed UIN).
+// Packets are kept as JSON, not as encrypted zips; their
 // signatures are Ed25519 over a JSON rendering of each sub-packet
 // (Sim.SubPacketContent). Deliveries to one subscriber run in parallel,
 // so their order is not guaranteed. Schema validators are Java regexes run
@@ -172,6 +288,14 @@
 //	RPR-RGS-017  JSON Parsing Failed
 //	RPR-RGS-019/022  Missing/Invalid version; 020/023 requesttime; 021/024 id
 //	RPR-RGS-018  Unknown Exception Found           (injected errors200)
+//	IDR-IDC-001  Missing Input Parameter - request|identity/UIN|requesttime|version|
+//	             identity/IDSchemaVersion|registrationId   (identity update)
+//	IDR-IDC-002  Invalid Input Parameter - type|idType   (identity read);
+//	             id|requesttime|version|status        (identity update)
+//	IDR-IDC-003  Invalid Request                   (identity update: not JSON, wrong types)
+//	IDR-IDC-007  No Record(s) found                (identity read and update, VIDs by UIN)
+//	IDR-IDC-012  Record already exists in DB       (identity update: registrationId used)
+//	IDR-IDC-004  Unknown error occurred            (injected errors200 at idrepo)
 //	Stage codes in /sim/registrations: RPR-FAC-003 (packet not found),
 //	RPR-PVM-010 (mandatory field missing), RPR-PVM-013 (ID schema validation failed).
 package mosipsim

@@ -21,6 +21,10 @@ const (
 	EndpointWorkflow     = "workflow"
 	EndpointStatus       = "status"
 	EndpointHub          = "hub"
+	// EndpointIDRepo is the ID repository: identity read and VIDs by UIN.
+	EndpointIDRepo = "idrepo"
+	// EndpointIDA is IDA's authentication endpoint.
+	EndpointIDA = "ida"
 )
 
 // Error modes of Faults.ErrorRate.
@@ -49,7 +53,7 @@ type Faults struct {
 	// Outage makes the selected endpoints answer 503.
 	Outage bool `json:"outage"`
 	// Endpoints selects the endpoints the faults above apply to (auth,
-	// createPacket, workflow, status, hub); empty means all.
+	// createPacket, workflow, status, hub, idrepo, ida); empty means all.
 	Endpoints []string `json:"endpoints,omitempty"`
 
 	// RejectRate (0..1) of registrations end REJECTED at demo dedupe (at
@@ -92,7 +96,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-var allEndpoints = []string{EndpointAuth, EndpointCreatePacket, EndpointWorkflow, EndpointStatus, EndpointHub}
+var allEndpoints = []string{EndpointAuth, EndpointCreatePacket, EndpointWorkflow, EndpointStatus, EndpointHub, EndpointIDRepo, EndpointIDA}
 
 const maxFaultDelay = 10 * time.Minute
 
@@ -218,6 +222,10 @@ func (s *Sim) injectError(w http.ResponseWriter, r *http.Request, endpoint strin
 			s.mosipErrors(w, mosip.WorkflowInstanceID, mosip.WorkflowInstanceVersion, svcErr(CodeWorkflowUnknown, "Unknown Exception"))
 		case EndpointStatus:
 			s.mosipErrors(w, mosip.StatusSearchID, mosip.StatusSearchVersion, svcErr(CodeStatusUnknown, "Unknown Exception Found"))
+		case EndpointIDRepo:
+			s.mosipErrors(w, "", "", svcErr(CodeIDRepoUnknown, "Unknown error occurred"))
+		case EndpointIDA:
+			s.idaAnswer(w, "", idaFail("IDA-MLC-007", "Request could not be processed. Please try again", ""))
 		default:
 			hubAnswer(w, http.StatusInternalServerError, "denied", "Error occurred while processing the subscription request")
 		}

@@ -336,6 +336,7 @@ type received struct {
 	body       []byte
 	event      mosip.CredentialEvent
 	credential []byte // decrypted
+	identity   mosip.IdentityEvent
 }
 
 // subscriber is a WebSub subscriber as the mediator is: it answers intent
@@ -354,11 +355,24 @@ type subscriber struct {
 	echo           func(challenge string) string // nil: echo the challenge
 	events         chan received
 	posts          atomic.Int64
+	// identityEvents makes the subscriber take identity update events
+	// instead of credentials.
+	identityEvents bool
 }
 
 func newSubscriber(t *testing.T, key *rsa.PrivateKey, secret string) *subscriber {
 	t.Helper()
-	s := &subscriber{t: t, secret: []byte(secret), key: key, events: make(chan received, 64)}
+	return startSubscriber(t, &subscriber{t: t, secret: []byte(secret), key: key, events: make(chan received, 64)})
+}
+
+// newEventSubscriber is a subscriber of identity update events.
+func newEventSubscriber(t *testing.T, secret string) *subscriber {
+	t.Helper()
+	return startSubscriber(t, &subscriber{t: t, secret: []byte(secret), events: make(chan received, 64), identityEvents: true})
+}
+
+func startSubscriber(t *testing.T, s *subscriber) *subscriber {
+	t.Helper()
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -409,6 +423,15 @@ func (s *subscriber) serve(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
+		if s.identityEvents {
+			var ev mosip.IdentityEvent
+			if err := json.Unmarshal(body, &ev); err != nil {
+				s.t.Errorf("subscriber: delivery is not an identity event: %v", err)
+				return
+			}
+			s.events <- received{header: r.Header.Clone(), body: body, identity: ev}
+			return
+		}
 		var ev mosip.CredentialEvent
 		if err := json.Unmarshal(body, &ev); err != nil {
 			s.t.Errorf("subscriber: delivery is not a credential event: %v", err)
@@ -445,7 +468,7 @@ func (s *subscriber) none() {
 	s.t.Helper()
 	select {
 	case r := <-s.events:
-		s.t.Fatalf("unexpected delivery for %s", r.event.Event.Data.RegistrationID)
+		s.t.Fatalf("unexpected delivery: %s", r.body)
 	default:
 	}
 }

@@ -14,6 +14,13 @@ const (
 	PathWorkflow     = "/registrationprocessor/v1/workflowmanager/workflowinstance"
 	PathStatusSearch = "/registrationprocessor/v1/registrationstatus/search"
 	PathHub          = "/websub/hub"
+	// PathIdentity is the base of the ID repository's identity service:
+	// GET PathIdentity+"/idvid/{id}?type=demo&idType=RID|UIN|VID", and
+	// PATCH PathIdentity+"/" to update an identity.
+	PathIdentity = "/idrepository/v1/identity"
+	// PathVID is the base of the ID repository's VID service:
+	// GET PathVID+"/uin/{UIN}".
+	PathVID = "/idrepository/v1/vid"
 )
 
 func (s *Sim) routes() {
@@ -26,6 +33,15 @@ func (s *Sim) routes() {
 	// the hub is at /hub.
 	m.HandleFunc("POST "+PathHub, s.withFaults(EndpointHub, s.handleHub))
 	m.HandleFunc("POST /hub", s.withFaults(EndpointHub, s.handleHub))
+	m.HandleFunc("GET "+PathIdentity+"/idvid/{id}", s.withFaults(EndpointIDRepo, s.handleIdentityRead))
+	m.HandleFunc("GET "+PathVID+"/uin/{uin}", s.withFaults(EndpointIDRepo, s.handleVIDsByUIN))
+	// MOSIP maps the update to "/" under the service; clients send both.
+	m.HandleFunc("PATCH "+PathIdentity+"/{$}", s.withFaults(EndpointIDRepo, s.handleIdentityUpdate))
+	m.HandleFunc("PATCH "+PathIdentity, s.withFaults(EndpointIDRepo, s.handleIdentityUpdate))
+
+	m.HandleFunc("POST "+PathIDAAuth+"/{mispLK}/{partnerId}/{apiKey}", s.withFaults(EndpointIDA, s.handleIDAAuth))
+	m.HandleFunc("GET /sim/ida/certificate", s.handleIDACertificate)
+	m.HandleFunc("GET /sim/ida/stats", s.handleIDAStats)
 
 	m.HandleFunc("GET /.well-known/public-key.json", s.handlePublicKey)
 	m.HandleFunc("GET /.well-known/controller.json", s.handleController)
@@ -38,6 +54,8 @@ func (s *Sim) routes() {
 	m.HandleFunc("GET /sim/registrations/{id}", s.handleGetRegistration)
 	m.HandleFunc("GET /sim/identities/{id}", s.handleGetIdentity)
 	m.HandleFunc("POST /sim/identities", s.handlePostIdentity)
+	m.HandleFunc("POST /sim/identities/{id}/update", s.handleResidentUpdate)
+	m.HandleFunc("GET /sim/identities/{id}/qr", s.handleIdentityQR)
 	m.HandleFunc("GET /sim/subscriptions", s.handleGetSubscriptions)
 	m.HandleFunc("POST /sim/hub/forget", s.handleForget)
 	m.HandleFunc("GET /sim/stats", s.handleStats)

@@ -1,6 +1,9 @@
 package mosipsim
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -8,28 +11,37 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"opencrvs-mosip/internal/mosip"
 )
 
-// The ID repository: identities by UIN and VID, and the demographic
-// dedupe index. Everything here is guarded by Sim.mu.
+// The ID repository: identities by UIN, VID and registration id, and the
+// demographic dedupe index. Everything here is guarded by Sim.mu.
 
 // Identity statuses (MOSIP's mosip.idrepo.identity.uin-status).
-const IdentityActivated = "ACTIVATED"
+const (
+	IdentityActivated   = "ACTIVATED"
+	IdentityBlocked     = "BLOCKED"
+	IdentityDeactivated = "DEACTIVATED"
+)
 
 type identity struct {
 	uin, vid    string
 	status      string
 	deceased    bool
 	dateOfDeath string
-	fields      map[string]string
-	rids        []string // registrations that created or changed it
-	dedupeKey   string
-	createdAt   time.Time
-	updatedAt   time.Time
+	// deathDeactivated: a death set the status DEACTIVATED
+	// (Config.DeactivateOnDeath), so reversing the death reactivates it.
+	deathDeactivated bool
+	fields           map[string]string
+	rids             []string // registrations that created or changed it
+	changes          []IdentityChange
+	dedupeKey        string
+	createdAt        time.Time
+	updatedAt        time.Time
 }
 
 type dedupeEntry struct {
@@ -38,8 +50,11 @@ type dedupeEntry struct {
 }
 
 type idRepo struct {
-	byUIN  map[string]*identity
-	byVID  map[string]*identity
+	byUIN map[string]*identity
+	byVID map[string]*identity
+	// byRID finds an identity by any registration that created or changed
+	// it, as MOSIP's uin and uin_h tables do for idType=RID.
+	byRID  map[string]*identity
 	dedupe map[string]dedupeEntry
 }
 
@@ -47,8 +62,15 @@ func newIDRepo() idRepo {
 	return idRepo{
 		byUIN:  make(map[string]*identity),
 		byVID:  make(map[string]*identity),
+		byRID:  make(map[string]*identity),
 		dedupe: make(map[string]dedupeEntry),
 	}
+}
+
+// link records that registration rid created or changed the identity.
+func (r *idRepo) link(id *identity, rid string) {
+	id.rids = append(id.rids, rid)
+	r.byRID[rid] = id
 }
 
 // find looks an identity up by UIN or VID.
@@ -152,14 +174,21 @@ type IdentityView struct {
 	DateOfDeath     string            `json:"dateOfDeath,omitempty"`
 	Fields          map[string]string `json:"fields"`
 	RegistrationIDs []string          `json:"registrationIds"`
-	CreatedAt       time.Time         `json:"createdAt"`
-	UpdatedAt       time.Time         `json:"updatedAt"`
+	// Changes is the identity's history, oldest first: its creation, then
+	// every change.
+	Changes   []IdentityChange `json:"changes"`
+	CreatedAt time.Time        `json:"createdAt"`
+	UpdatedAt time.Time        `json:"updatedAt"`
 }
 
 func (i *identity) view() IdentityView {
+	changes := make([]IdentityChange, len(i.changes))
+	for n, c := range i.changes {
+		changes[n] = c.clone()
+	}
 	return IdentityView{
 		UIN: i.uin, VID: i.vid, Status: i.status, Deceased: i.deceased, DateOfDeath: i.dateOfDeath,
-		Fields: maps.Clone(i.fields), RegistrationIDs: slices.Clone(i.rids),
+		Fields: maps.Clone(i.fields), RegistrationIDs: slices.Clone(i.rids), Changes: changes,
 		CreatedAt: i.createdAt, UpdatedAt: i.updatedAt,
 	}
 }
@@ -224,6 +253,11 @@ func (s *Sim) AddIdentity(seed SeedIdentity) (IdentityView, error) {
 	if id.fields == nil {
 		id.fields = map[string]string{}
 	}
+	created := IdentityChange{Process: ProcessSeed, At: now, Fields: sortedKeys(id.fields), Status: IdentityActivated}
+	if seed.Deceased {
+		created.Deceased = new(true)
+	}
+	id.changes = append(id.changes, created)
 	s.ids.byUIN[uin] = id
 	s.ids.byVID[vid] = id
 	if key := dedupeKey(id.fields); key != "" {
@@ -262,4 +296,148 @@ func (s *Sim) handlePostIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, v)
+}
+
+// ID repository error codes (MOSIP's IdRepoErrorConstants).
+const (
+	CodeIDRepoInvalidInput = "IDR-IDC-002" // Invalid Input Parameter - <name>
+	CodeIDRepoUnknown      = "IDR-IDC-004" // Unknown error occurred (injected errors200)
+	CodeIDRepoNoRecord     = "IDR-IDC-007" // No Record(s) found
+	msgIDRepoNoRecord      = "No Record(s) found"
+	msgIDRepoInvalidInput  = "Invalid Input Parameter - "
+)
+
+// Response ids of the identity service.
+const (
+	idReadID      = "mosip.id.read"
+	idRepoVersion = "v1"
+)
+
+// idRepoIdentity is the response of GET .../identity/idvid/{id}.
+type idRepoIdentity struct {
+	Status    string         `json:"status"`
+	Identity  map[string]any `json:"identity"`
+	Documents []any          `json:"documents"`
+}
+
+// vidInfo is one entry of GET .../vid/uin/{UIN} (MOSIP's VidInfoDTO,
+// spelling included).
+type vidInfo struct {
+	VID                   string            `json:"vid"`
+	VIDType               string            `json:"vidType"`
+	ExpiryTimestamp       *string           `json:"expiryTimestamp"`
+	GeneratedOnTimestamp  string            `json:"genratedOnTimestamp"`
+	TransactionLimit      *int              `json:"transactionLimit"`
+	TransactionsLeftCount *int              `json:"transactionsLeftCount"`
+	HashAttributes        map[string]string `json:"hashAttributes"`
+}
+
+// handleIdentityRead serves the identity service's GET /idvid/{id}?type=&idType=.
+// Without idType the id is tried as a UIN, a VID, then a registration id.
+func (s *Sim) handleIdentityRead(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	fail := func(code, msg string) {
+		s.mosipErrors(w, idReadID, idRepoVersion, svcErr(code, msg))
+	}
+	q := r.URL.Query()
+	if t := q.Get("type"); t != "" {
+		for part := range strings.SplitSeq(t, ",") {
+			switch strings.ToLower(strings.TrimSpace(part)) {
+			case "demo", "bio", "all":
+			default:
+				fail(CodeIDRepoInvalidInput, msgIDRepoInvalidInput+"type")
+				return
+			}
+		}
+	}
+	idType := strings.ToUpper(q.Get("idType"))
+	switch idType {
+	case "", "UIN", "VID", "RID":
+	default:
+		fail(CodeIDRepoInvalidInput, msgIDRepoInvalidInput+"idType")
+		return
+	}
+	key := r.PathValue("id")
+
+	s.mu.Lock()
+	var id *identity
+	switch idType {
+	case "UIN":
+		id = s.ids.byUIN[key]
+	case "VID":
+		id = s.ids.byVID[key]
+	case "RID":
+		id = s.ids.byRID[key]
+	default:
+		if id = s.ids.find(key); id == nil {
+			id = s.ids.byRID[key]
+		}
+	}
+	var resp idRepoIdentity
+	if id != nil {
+		resp = idRepoIdentity{Status: id.status, Identity: identityJSON(id), Documents: []any{}}
+	}
+	s.mu.Unlock()
+
+	if id == nil {
+		fail(CodeIDRepoNoRecord, msgIDRepoNoRecord)
+		return
+	}
+	s.writeMOSIP(w, http.StatusOK, idReadID, idRepoVersion, resp, nil)
+}
+
+// identityJSON renders the identity as the ID repository stores it: packet
+// values that are JSON lists or objects (simpleType) as JSON, the rest as
+// strings, and the UIN. Called with s.mu held.
+func identityJSON(id *identity) map[string]any {
+	out := make(map[string]any, len(id.fields)+1)
+	for k, v := range id.fields {
+		t := strings.TrimSpace(v)
+		if t != "" && (t[0] == '[' || t[0] == '{') && json.Valid([]byte(t)) {
+			out[k] = json.RawMessage(t)
+		} else {
+			out[k] = v
+		}
+	}
+	out["UIN"] = id.uin
+	return out
+}
+
+// handleVIDsByUIN serves the VID service's GET /vid/uin/{UIN}: the UIN's
+// active VIDs, IDR-IDC-007 when there are none (as recent MOSIP versions
+// do; older ones answer an empty list).
+func (s *Sim) handleVIDsByUIN(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	s.mu.Lock()
+	var vids []vidInfo
+	if id := s.ids.byUIN[r.PathValue("uin")]; id != nil {
+		vids = append(vids, vidInfo{
+			VID:                  id.vid,
+			VIDType:              "PERPETUAL",
+			GeneratedOnTimestamp: mosip.FormatTime(id.createdAt),
+			HashAttributes:       vidHashAttributes(id.vid),
+		})
+	}
+	s.mu.Unlock()
+	if len(vids) == 0 {
+		s.mosipErrors(w, "", "", svcErr(CodeIDRepoNoRecord, msgIDRepoNoRecord))
+		return
+	}
+	s.writeMOSIP(w, http.StatusOK, "", "", vids, nil)
+}
+
+// vidHashAttributes imitates MOSIP's salted VID hash attributes (id_hash,
+// MODULO, SALT); nothing checks them.
+func vidHashAttributes(vid string) map[string]string {
+	const salt = "mosipsim"
+	sum := sha256.Sum256([]byte(salt + vid))
+	return map[string]string{
+		"id_hash": strings.ToUpper(hex.EncodeToString(sum[:])),
+		"MODULO":  strconv.Itoa((int(sum[0])<<8 | int(sum[1])) % 1000),
+		"SALT":    salt,
+	}
 }

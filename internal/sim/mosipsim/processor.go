@@ -381,11 +381,15 @@ func (s *Sim) stageNewUIN(reg *registration) outcome {
 	}
 	id := &identity{
 		uin: uin, vid: vid, status: IdentityActivated, fields: maps.Clone(reg.pkt.dto.Fields),
-		rids: []string{reg.key.rid}, dedupeKey: reg.dedupeKey, createdAt: now, updatedAt: now,
+		dedupeKey: reg.dedupeKey, createdAt: now, updatedAt: now,
 	}
+	s.ids.link(id, reg.key.rid)
 	if id.fields == nil {
 		id.fields = map[string]string{}
 	}
+	id.changes = append(id.changes, IdentityChange{
+		RegistrationID: reg.key.rid, Process: reg.key.process, At: now, Fields: sortedKeys(id.fields), Status: IdentityActivated,
+	})
 	s.ids.byUIN[uin] = id
 	s.ids.byVID[vid] = id
 	if reg.dedupeKey != "" {
@@ -412,50 +416,54 @@ func (s *Sim) withIdentity(reg *registration, f func(id *identity, ref string, n
 	return f(id, ref, now)
 }
 
-// stageDeath flags the identity deceased: MOSIP's policy is flagging only,
-// the UIN stays ACTIVATED.
+// stageDeath flags the identity deceased and applies the packet's fields,
+// as MOSIP's uin generator handles CRVS_DEATH (an update). MOSIP's policy
+// is flagging only: the UIN stays ACTIVATED unless Config.DeactivateOnDeath.
 func (s *Sim) stageDeath(reg *registration) outcome {
-	return s.withIdentity(reg, func(id *identity, _ string, now time.Time) outcome {
+	var ev *pendingEvent
+	out := s.withIdentity(reg, func(id *identity, ref string, now time.Time) outcome {
 		reg.uin, reg.vid = id.uin, id.vid
 		if id.deceased {
 			return success("identity already marked deceased; no change")
 		}
-		id.deceased = true
-		id.dateOfDeath = reg.pkt.dto.Fields["dateOfDeath"]
-		id.rids = append(id.rids, reg.key.rid)
-		id.updatedAt = now
-		return success("identity marked deceased; UIN stays ACTIVATED")
+		c := s.applyLocked(id, changeRequest{
+			rid: reg.key.rid, process: reg.key.process, fields: packetChanges(reg.pkt.dto.Fields, ref), declareDeath: true,
+		}, now)
+		ev = s.eventLocked(id, c)
+		if id.status == IdentityDeactivated && id.deathDeactivated {
+			return success("identity marked deceased; UIN DEACTIVATED")
+		}
+		return success("identity marked deceased; UIN stays " + id.status)
 	})
+	s.publishIdentityEvent(ev)
+	return out
 }
 
+// stageUpdate applies the packet's fields to the identity. A death flag
+// field saying "no" reverses a death; one saying "yes" declares one.
 func (s *Sim) stageUpdate(reg *registration) outcome {
-	return s.withIdentity(reg, func(id *identity, ref string, now time.Time) outcome {
-		fields := reg.pkt.dto.Fields
-		changed := 0
-		for k, v := range fields {
-			if k == "UIN" || k == "VID" || k == "vid" || (k == "nationalIdNumber" && v == ref) {
-				continue
-			}
-			if id.fields[k] != v {
-				id.fields[k] = v
-				changed++
-			}
-		}
-		if e, ok := s.ids.dedupe[id.dedupeKey]; ok && id.dedupeKey != "" && e.uin == id.uin {
-			delete(s.ids.dedupe, id.dedupeKey)
-		}
-		id.dedupeKey = ""
-		if key := dedupeKey(id.fields); key != "" {
-			if _, taken := s.ids.dedupe[key]; !taken {
-				s.ids.dedupe[key] = dedupeEntry{rid: reg.key.rid, uin: id.uin}
-				id.dedupeKey = key
-			}
-		}
-		id.rids = append(id.rids, reg.key.rid)
-		id.updatedAt = now
+	var ev *pendingEvent
+	out := s.withIdentity(reg, func(id *identity, ref string, now time.Time) outcome {
 		reg.uin, reg.vid = id.uin, id.vid
-		return success(fmt.Sprintf("identity updated: %d field(s) changed", changed))
+		wasDeceased := id.deceased
+		c := s.applyLocked(id, changeRequest{
+			rid: reg.key.rid, process: reg.key.process, fields: packetChanges(reg.pkt.dto.Fields, ref),
+		}, now)
+		if c == nil {
+			return success("identity updated: no field changed")
+		}
+		ev = s.eventLocked(id, c)
+		reason := fmt.Sprintf("identity updated: %d field(s) changed", len(c.Fields))
+		switch {
+		case wasDeceased && !id.deceased:
+			reason += "; death reversed: deceased flag cleared, UIN " + id.status
+		case !wasDeceased && id.deceased:
+			reason += "; identity marked deceased, UIN " + id.status
+		}
+		return success(reason)
 	})
+	s.publishIdentityEvent(ev)
+	return out
 }
 
 func (s *Sim) stageFinalization(reg *registration) outcome { return success("") }

@@ -156,6 +156,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"unknown format":   {PartnerCert: k.cert, CredentialKey: k.vc, CredentialFormat: "jwt"},
 		"negative delay":   {PartnerCert: k.cert, CredentialKey: k.vc, StageDelay: -time.Second},
 		"unroutable write": {PartnerCert: k.cert, CredentialKey: k.vc, Providers: map[string][]string{"OPENCRVS": {"LOST"}}},
+		"control in topic": {PartnerCert: k.cert, CredentialKey: k.vc, IdentityUpdateTopic: "IDENTITY\nUPDATED"},
 	} {
 		if s, err := New(cfg); err == nil {
 			s.Close()

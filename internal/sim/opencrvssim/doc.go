@@ -9,17 +9,28 @@
 //
 //	GET  /.well-known             the RS256 public key, PKIX PEM, text/plain (OpenCRVS auth)
 //	POST /graphql                 the gateway: confirmRegistration, rejectRegistration
-//	POST /sim/records             send a record to the mediator, as OpenCRVS would
-//	GET  /sim/records/{id}        a record's state; ?wait=30s long-polls (max 60s)
+//	POST /events/{procedure}      the 1.9 events service (tRPC v11, superjson, ?batch=1):
+//	                              event.actions.register.accept, event.actions.register.reject
+//	POST /sim/records             send a record (birth, death, correction) to the mediator, as OpenCRVS would
+//	GET  /sim/records/{id}        a record's state and links; ?wait=30s long-polls (max 60s)
 //	GET  /sim/records/{id}/document  the document sent for it, byte for byte (recent records)
 //	POST /sim/tokens              mint a token: {"recordId","scope":[...],"expiresIn":"-1h"}
 //	GET  /sim/stats               totals: records by status, confirmations, rejections
+//	POST /sim/identity-updates    a country config endpoint for identity changes made in MOSIP
+//	                              (the mediator's OPENCRVS_IDENTITY_UPDATE_URL): JSON {eventId,
+//	                              recordId, changed, fields}, signed X-Hub-Signature with
+//	                              Config.IdentityUpdateSecret; shown under "updates" of the record
 //	GET|PUT /sim/faults           {"latencyMs","errorRate","mode":"http500"|"graphqlError","outage"}
 //
 // # Sending a record
 //
-// POST /sim/records takes {"kind":"birth"|"death", "mode":"fhir"|"mapped",
-// "authenticated":true, "bundle":{...}}, all optional. Without a bundle the
+// POST /sim/records takes {"kind":"birth"|"death"|"birth-correction"|
+// "death-correction", "mode":"fhir"|"mapped", "authenticated":true,
+// "bundle":{...}, "of":"<record id>", "changes":true}, all optional but "of"
+// for a correction ("of" and "changes" are described below; a bundle goes
+// with neither). It answers 202 {"id", "trackingId", "kind", "mode",
+// "correctionOf", "changed", "deathOf", "status", "mediatorStatus",
+// "mediator"}, problem JSON otherwise. Without a bundle the
 // simulator generates a realistic record: in fhir mode the FHIR document
 // bundle OpenCRVS 1.8 core posts to the country config's /event-registration
 // (record in WAITING_VALIDATION); in mapped mode the payload the
@@ -29,6 +40,65 @@
 // already passed the country's rules, so it ignores it. A given bundle is
 // sent byte for byte; its Composition id is the record id (mapped payloads:
 // compositionId, or a fresh id).
+//
+// # Deaths of known people
+//
+// {"kind":"death", "of":"<id>"} declares the death of the child of a
+// registered birth: the deceased has the child's name, birth date and gender
+// (as the birth's latest registered correction states them) and, as a
+// NATIONAL_ID identifier (FHIR) or nationalIdNumber (mapped), the national
+// ID the mediator confirmed the birth with. A parent informs (with an
+// in-form verification shaped by "authenticated"), no spouse is declared,
+// and the death date falls in the last 30 days, not before the birth. The
+// death is a new record (own id and tracking id, in the requested mode) with
+// deathOf set; the birth lists it under deaths. An "of" that is unknown, not
+// a birth, not registered, or registered without a NATIONAL_ID identifier
+// answers 409 with a problem saying which. Several deaths of one birth are
+// allowed: that is how a death of someone already dead is tested.
+//
+// # Corrections
+//
+// {"kind":"birth-correction"|"death-correction", "of":"<id>", "changes":true}
+// corrects a registered birth or death. The correction is a new record (own
+// id and record token, kind birth-correction or death-correction,
+// correctionOf the original's id, listed under the original's corrections)
+// in the original's mode ("mode" may be left out; another mode is a 400).
+// It starts from the record as it stands (the latest registered correction,
+// else the original) and changes at least one thing: a birth's child's given
+// name and/or birth date (1 to 3 days earlier), a death's date of death
+// (moved, never before the birth) and/or the deceased's given name; the
+// answer's "changed" lists what changed ("givenName", "birthDate",
+// "deathDate"). "changes": false sends the data unchanged ("changed": []),
+// which the mediator confirms without a call to MOSIP. In fhir mode the
+// document is the original bundle with the changes, the Composition id set to
+// the correction's record id, the same tracking id, a Task identifier
+// http://opencrvs.org/specs/id/<birth|death>-registration-number carrying the
+// original's registration number and, for a birth, the child's NATIONAL_ID
+// identifier from the birth's confirmation (OpenCRVS stores confirmed
+// identifiers on the child). In mapped mode it is the original payload with
+// top-level "correction": true, compositionId the correction's id, the same
+// trackingId, the corrected requestFields, birthCertificateNumber or
+// deathCertificateNumber set to the registration number, nationalIdNumber
+// (a birth: the confirmed national ID), registrationType CRVS_UPDATE in
+// metaInfo.metaData and a new audit event. An "of" that is unknown, a
+// correction itself, of the other kind or not registered answers 409, as
+// does a record whose document was dropped to bound memory.
+//
+// The mediator confirms a correction with confirmRegistration on the
+// correction's record id (waiting -> registered), without identifiers and
+// with the original's registration number (otherwise BAD_USER_INPUT, not
+// counted), or rejects it with rejectRegistration. The original stays
+// registered either way; a rejected correction is not the record's state.
+//
+// # Record state
+//
+// GET /sim/records/{id} answers {"id", "trackingId", "kind", "mode",
+// "status", "nationalId", "registrationNumber", "reason", "comment",
+// "confirmations", "rejections", "correctionOf", "corrections", "changed",
+// "deathOf", "deaths", "mediatorStatus", "mediator"}; what does not apply is
+// null.
+//
+// # Delivery
 //
 // The simulator stores the record as waiting, mints a record token (scopes
 // record.confirm-registration and record.reject-registration, claim recordId)
@@ -52,4 +122,38 @@
 // identifiers match the first confirmation); a rejection of a rejected record
 // answers ALREADY_REJECTED, and the crossed cases answer the code of the
 // record's state.
+//
+// # OpenCRVS 1.9
+//
+// {"version":"1.9"} (the default with Config.DefaultVersion "1.9", `dev
+// --opencrvs-version 1.9`) sends a record as OpenCRVS 1.9 does: in mode
+// "event" (the default) the EventDocument core posts to the country
+// config's REGISTER trigger (CREATE, DECLARE with Farajaland v1.9 field ids
+// such as child.name, mother.nid, mother.verified, VALIDATE, and a
+// REGISTER action in status Requested); in mode "mapped" the
+// MosipInteropPayload of @opencrvs/mosip (no compositionId). The token is
+// an action confirmation token: claims eventId (the record id) and
+// actionId (the REGISTER action), scopes record.confirm-registration and
+// record.reject-registration, no recordId. A given bundle is an
+// EventDocument with exactly one waiting REGISTER action. Deaths with "of"
+// work as in 1.8; corrections of 1.9 records are refused (409).
+//
+// The mediator answers at POST /events/event.actions.register.accept
+// ({transactionId, eventId, actionId, registrationNumber, declaration?:
+// {"child.nid": ...}}, strict) or .reject ({transactionId, eventId,
+// actionId}), in tRPC's batch form {"0":{"json":{...}}}. As OpenCRVS 1.9
+// does, the simulator answers UNAUTHORIZED for a bad token, FORBIDDEN when
+// the token lacks a scope or its eventId/actionId are not the input's,
+// BAD_REQUEST for invalid input (unknown keys, a declaration field of
+// another form, such as child.nid on a death), NOT_FOUND for an unknown
+// event or action; an accept of an accepted action and a reject of a
+// rejected one succeed again; an accept of a rejected action is
+// BAD_REQUEST "Action has already been rejected." and a reject of an
+// accepted one INTERNAL_SERVER_ERROR. Errors are shaped as tRPC does:
+// [{"error":{"json":{"message","code":-32003,"data":{"code":"FORBIDDEN",
+// "httpStatus":403,"path":...}}}}] with that HTTP status. GET
+// /sim/records/{id} shows "version" and "actionId"; a rejected 1.9 record
+// has reason REGISTER_REJECTED (1.9 takes no reason). PUT /sim/faults
+// {"errorRate":1,"trpcCode":"FORBIDDEN"} makes every tRPC call answer that
+// error (default INTERNAL_SERVER_ERROR); an outage answers 503.
 package opencrvssim

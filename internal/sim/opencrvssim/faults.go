@@ -27,6 +27,10 @@ type faults struct {
 	ErrorRate float64 `json:"errorRate"`
 	Mode      string  `json:"mode"`
 	Outage    bool    `json:"outage"`
+	// TRPCCode is the tRPC error (FORBIDDEN, NOT_FOUND, ...) an injected
+	// error answers to 1.9 accept/reject calls; "" means
+	// INTERNAL_SERVER_ERROR. GraphQL calls get Mode's error.
+	TRPCCode string `json:"trpcCode,omitempty"`
 }
 
 func (f faults) validate() error {
@@ -39,6 +43,9 @@ func (f faults) validate() error {
 	}
 	if f.Mode != faultHTTP500 && f.Mode != faultGraphQLError {
 		errs = append(errs, fmt.Errorf("mode %q: want %q or %q", f.Mode, faultHTTP500, faultGraphQLError))
+	}
+	if err := validTRPCCode(f.TRPCCode); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

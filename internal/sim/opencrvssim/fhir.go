@@ -123,7 +123,19 @@ func buildBundle(d *declaration, compositionID, trackingID string) obj {
 		}
 	} else {
 		deceasedID := addPatient(d.subject, true)
-		spouseID := addPatient(d.spouse, false)
+		var spouseID string
+		if d.spouse != nil {
+			spouseID = addPatient(d.spouse, false)
+		} else { // the death of a child: no spouse, marked absent as an undeclared father is
+			spouseID = newUUID()
+			patients = append(patients, func() {
+				b.add("Patient", spouseID, obj{
+					"extension": []any{obj{"url": extReasonNotApply, "valueString": "No spouse"}},
+					"active":    false,
+					"name":      []any{},
+				})
+			})
+		}
 		if d.informantRel == "SPOUSE" {
 			informantPatientID = spouseID
 		} else {

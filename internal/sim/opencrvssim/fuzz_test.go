@@ -15,13 +15,27 @@ func FuzzDecodeSendRequest(f *testing.F) {
 	f.Add([]byte(`{"bundle":{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Task","code":{"coding":[{"code":"DEATH"}]},"identifier":[{"system":"x-tracking-id","value":"D1"}]}},{"resource":{"resourceType":"Composition","id":"c","type":[]}}]}}`))
 	f.Add([]byte(`{"mode":"mapped","bundle":{"compositionId":"c","trackingId":"B","requestFields":{"birthCertificateNumber":"2025B"}}}`))
 	f.Add([]byte(`{"bundle":null,"kind":"birth"} `))
+	f.Add([]byte(`{"kind":"death","of":"3fa85f64-5717-4562-b3fc-2c963f66afa6","mode":"mapped"}`))
+	f.Add([]byte(`{"kind":"birth-correction","of":"r1","changes":false}`))
+	f.Add([]byte(`{"kind":"death-correction","of":"r1","mode":"fhir"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := decodeSendRequest(body)
 		if err != nil {
 			return
 		}
-		if req.Kind != "" && req.Kind != KindBirth && req.Kind != KindDeath {
+		switch req.Kind {
+		case "", KindBirth, KindDeath, KindBirthCorrection, KindDeathCorrection:
+		default:
 			t.Fatalf("accepted kind %q", req.Kind)
+		}
+		if isCorrection(req.Kind) && (req.Of == "" || req.Bundle != nil || req.Authenticated != nil) {
+			t.Fatalf("accepted a correction without of, or with a bundle or authenticated: %+v", req)
+		}
+		if req.Of != "" && req.Kind != KindDeath && !isCorrection(req.Kind) {
+			t.Fatalf("accepted of with kind %q", req.Kind)
+		}
+		if req.Changes != nil && !isCorrection(req.Kind) {
+			t.Fatalf("accepted changes with kind %q", req.Kind)
 		}
 		if req.Mode != ModeFHIR && req.Mode != ModeMapped {
 			t.Fatalf("accepted mode %q", req.Mode)

@@ -39,6 +39,8 @@ type person struct {
 	birthDate             time.Time
 	nid                   string
 	addr                  *address
+	// deathDate is set on the subject summary of a death (record.subject).
+	deathDate time.Time
 }
 
 func (p *person) fullName() string {
@@ -103,6 +105,20 @@ type declaration struct {
 	registrar    int
 	email, phone string
 	items        []qItem
+}
+
+// subjectSummary returns the child or the deceased as a record keeps them:
+// a copy with the death date, and for a child the mother's address (a child
+// lives with its mother).
+func (d *declaration) subjectSummary() *person {
+	p := *d.subject
+	if p.addr == nil && d.mother != nil {
+		p.addr = d.mother.addr
+	}
+	if d.kind == "death" {
+		p.deathDate = d.deathDate
+	}
+	return &p
 }
 
 // informantPerson returns whoever informs.
@@ -331,6 +347,117 @@ func (g *generator) death(now time.Time, authenticated bool) *declaration {
 	d.registrar = g.rng.IntN(len(registrars))
 	d.email, d.phone = g.contact(d.informantPerson())
 	return d
+}
+
+// deathOf declares the death of a known person, the child of a registered
+// birth: a young child, so a parent informs and no spouse is declared. The
+// death date falls within the last 30 days and not before the birth.
+func (g *generator) deathOf(now time.Time, authenticated bool, who *person) *declaration {
+	deceased := *who
+	if deceased.gender == "" {
+		deceased.gender = g.gender()
+	}
+	back := 30
+	if !deceased.birthDate.IsZero() {
+		back = min(back, max(0, int(daysBefore(now, 0).Sub(deceased.birthDate).Hours()/24)))
+	}
+	deathDate := daysBefore(now, g.rng.IntN(back+1))
+	home := g.district()
+	if deceased.addr != nil {
+		home = deceased.addr.district
+	} else {
+		deceased.addr = g.address(home)
+	}
+	born := deceased.birthDate
+	if born.IsZero() {
+		born = deathDate
+	}
+	rel, gender := "MOTHER", "female"
+	if g.percent(20) {
+		rel, gender = "FATHER", "male"
+	}
+	informant := g.adult(gender, deceased.family, born, 18, 44)
+	informant.nid, informant.addr = g.nid(), deceased.addr
+	d := &declaration{
+		kind: "death", createdAt: now, subject: &deceased, deathDate: deathDate, office: home,
+		informant: informant, informantRel: rel,
+	}
+	d.items = append(d.items,
+		qItem{"death.deceased.deceased-view-group.deceasedIdType", "NATIONAL_ID"},
+		qItem{"death.informant.informant-view-group.informantIdType", "NATIONAL_ID"})
+	d.items = append(d.items, g.verification("death.informant.informant-view-group.verified", authenticated)...)
+	d.facilityDist = home
+	d.facility = g.pick(home.facilities)
+	d.registrar = g.rng.IntN(len(registrars))
+	d.email, d.phone = g.contact(informant)
+	return d
+}
+
+// Names of the demographic changes a correction makes, as GET
+// /sim/records/{id} lists them.
+const (
+	changeGivenName = "givenName"
+	changeBirthDate = "birthDate"
+	changeDeathDate = "deathDate"
+)
+
+// correction is what a correction changes; zero fields stay as they are.
+type correction struct {
+	given                string
+	birthDate, deathDate time.Time
+}
+
+func (c correction) names() []string {
+	out := []string{}
+	if c.given != "" {
+		out = append(out, changeGivenName)
+	}
+	if !c.birthDate.IsZero() {
+		out = append(out, changeBirthDate)
+	}
+	if !c.deathDate.IsZero() {
+		out = append(out, changeDeathDate)
+	}
+	return out
+}
+
+// correct draws the changes of a correction of p: for a birth the child's
+// given name and/or birth date (moved 1 to 3 days earlier), for a death the
+// date of death (earlier, never before the birth; or a day later when it is
+// the birth date and before today) and/or the deceased's given name. At
+// least one thing changes.
+func (g *generator) correct(kind string, p *person, now time.Time) correction {
+	var c correction
+	which := g.rng.IntN(3) // 0: the date, 1: the name, 2: both
+	if kind == KindBirth {
+		if which != 1 && !p.birthDate.IsZero() {
+			c.birthDate = p.birthDate.AddDate(0, 0, -1-g.rng.IntN(3))
+		}
+	} else if which != 1 && !p.deathDate.IsZero() {
+		room := 3
+		if !p.birthDate.IsZero() {
+			room = min(room, int(p.deathDate.Sub(p.birthDate).Hours()/24))
+		}
+		switch {
+		case room > 0:
+			c.deathDate = p.deathDate.AddDate(0, 0, -1-g.rng.IntN(room))
+		case p.deathDate.Before(daysBefore(now, 0)):
+			c.deathDate = p.deathDate.AddDate(0, 0, 1)
+		}
+	}
+	if which != 0 || (c.birthDate.IsZero() && c.deathDate.IsZero()) {
+		gender := p.gender
+		if gender != "male" && gender != "female" {
+			gender = g.gender()
+		}
+		for range 32 { // 100+ names per gender: a repeat is rare
+			if n := g.givenName(gender); n != p.given {
+				c.given = n
+				break
+			}
+		}
+	}
+	return c
 }
 
 // ---- ids ----

@@ -121,6 +121,8 @@ func (s *Sim) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		s.confirmRegistration(w, claims, m.args)
 	case "rejectRegistration":
 		s.rejectRegistration(w, claims, m.args)
+	case "updateField":
+		s.updateField(w, claims, m.args)
 	default:
 		writeGraphQLError(w, http.StatusOK,
 			fmt.Sprintf("Cannot query field %q on type %q.", m.field, "Mutation"), CodeValidationFailed, nil)
@@ -245,6 +247,11 @@ func (s *Sim) confirmRegistration(w http.ResponseWriter, claims *opencrvs.Claims
 		writeGraphQLError(w, http.StatusOK, fmt.Sprintf("record %s not found", id), CodeNotFound, nil)
 		return
 	}
+	if gerr := s.checkCorrectionConfirm(rec, in); gerr != nil {
+		s.mu.Unlock()
+		gerr.write(w)
+		return
+	}
 	rec.confirmations++
 	s.counts.confirmations++
 	switch rec.status {
@@ -278,6 +285,27 @@ func (s *Sim) confirmRegistration(w http.ResponseWriter, claims *opencrvs.Claims
 		s.mu.Unlock()
 		writeGraphQLError(w, http.StatusOK, "record has been rejected and is not waiting for registration", CodeAlreadyRejected, nil)
 	}
+}
+
+// checkCorrectionConfirm refuses a confirmation of a correction that
+// carries identifiers (the person keeps the national ID of the original
+// registration) or another registration number than the corrected
+// record's. Such calls are not counted. Callers hold s.mu.
+func (s *Sim) checkCorrectionConfirm(rec *record, in confirmInput) *gqlError {
+	if rec.correctionOf == "" {
+		return nil
+	}
+	if len(in.Identifiers) > 0 {
+		return gqlErrorf(http.StatusOK, CodeBadUserInput,
+			"record %s is a %s of record %s: confirm it without identifiers (the person keeps the national ID of the original registration)",
+			rec.id, rec.kind, rec.correctionOf)
+	}
+	if orig, ok := s.records[rec.correctionOf]; ok && orig.registrationNumber != in.RegistrationNumber {
+		return gqlErrorf(http.StatusOK, CodeBadUserInput,
+			"registrationNumber %q: record %s is a %s of record %s, registered as %q; confirm it with that registration number",
+			in.RegistrationNumber, rec.id, rec.kind, rec.correctionOf, orig.registrationNumber)
+	}
+	return nil
 }
 
 func (s *Sim) rejectRegistration(w http.ResponseWriter, claims *opencrvs.Claims, args map[string]json.RawMessage) {

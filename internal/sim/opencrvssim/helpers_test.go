@@ -264,6 +264,9 @@ type sendResult struct {
 	TrackingID     string          `json:"trackingId"`
 	Kind           string          `json:"kind"`
 	Mode           string          `json:"mode"`
+	CorrectionOf   *string         `json:"correctionOf"`
+	Changed        []string        `json:"changed"`
+	DeathOf        *string         `json:"deathOf"`
 	Status         string          `json:"status"`
 	MediatorStatus int             `json:"mediatorStatus"`
 	Mediator       json.RawMessage `json:"mediator"`

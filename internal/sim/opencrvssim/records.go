@@ -2,21 +2,25 @@ package opencrvssim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 )
 
 // Kinds and modes of POST /sim/records.
 const (
-	KindBirth  = "birth"
-	KindDeath  = "death"
-	ModeFHIR   = "fhir"
-	ModeMapped = "mapped"
+	KindBirth           = "birth"
+	KindDeath           = "death"
+	KindBirthCorrection = "birth-correction"
+	KindDeathCorrection = "death-correction"
+	ModeFHIR            = "fhir"
+	ModeMapped          = "mapped"
 )
 
 // sendRequest is the body of POST /sim/records.
@@ -25,6 +29,21 @@ type sendRequest struct {
 	Mode          string          `json:"mode"`
 	Authenticated *bool           `json:"authenticated"`
 	Bundle        json.RawMessage `json:"bundle"`
+	// Of names the birth whose child died (kind death) or the record a
+	// correction corrects.
+	Of string `json:"of"`
+	// Changes makes a correction change the data (default true).
+	Changes *bool `json:"changes"`
+	// Version is the OpenCRVS version to send as: "1.8" or "1.9" (default:
+	// Config.DefaultVersion).
+	Version string `json:"version"`
+
+	modeGiven bool
+}
+
+// isCorrection reports whether kind is a correction kind.
+func isCorrection(kind string) bool {
+	return kind == KindBirthCorrection || kind == KindDeathCorrection
 }
 
 // decodeSendRequest reads and checks a POST /sim/records body. Kind stays
@@ -35,21 +54,35 @@ func decodeSendRequest(body []byte) (sendRequest, error) {
 		return req, err
 	}
 	switch req.Kind {
-	case "", KindBirth, KindDeath:
+	case "", KindBirth, KindDeath, KindBirthCorrection, KindDeathCorrection:
 	default:
-		return req, fmt.Errorf("kind %q: want %q or %q", req.Kind, KindBirth, KindDeath)
+		return req, fmt.Errorf("kind %q: want %q, %q, %q or %q", req.Kind, KindBirth, KindDeath, KindBirthCorrection, KindDeathCorrection)
 	}
+	req.modeGiven = req.Mode != ""
 	switch req.Mode {
 	case "":
 		req.Mode = ModeFHIR
-	case ModeFHIR, ModeMapped:
+	case ModeFHIR, ModeMapped, ModeEvent:
 	default:
-		return req, fmt.Errorf("mode %q: want %q or %q", req.Mode, ModeFHIR, ModeMapped)
+		return req, fmt.Errorf("mode %q: want %q, %q or %q (1.9)", req.Mode, ModeFHIR, ModeMapped, ModeEvent)
 	}
 	if isNull(req.Bundle) {
 		req.Bundle = nil
 	} else if t := bytes.TrimSpace(req.Bundle); t[0] != '{' {
 		return req, errors.New("bundle must be a JSON object")
+	}
+	correction := isCorrection(req.Kind)
+	switch {
+	case correction && req.Of == "":
+		return req, fmt.Errorf("a %s needs \"of\": the id of the registered record it corrects", req.Kind)
+	case req.Of != "" && req.Kind != KindDeath && !correction:
+		return req, errors.New(`"of" names the birth of a death's deceased ("kind":"death") or the record a correction corrects; give one of those kinds`)
+	case req.Bundle != nil && (req.Of != "" || correction):
+		return req, errors.New(`a death with "of" and a correction are generated from the earlier record: give "of", not a bundle`)
+	case req.Changes != nil && !correction:
+		return req, errors.New(`"changes" applies to a birth-correction or death-correction only`)
+	case req.Authenticated != nil && correction:
+		return req, errors.New(`"authenticated" does not apply to a correction: it repeats the form answers of the record it corrects`)
 	}
 	return req, nil
 }
@@ -57,8 +90,17 @@ func decodeSendRequest(body []byte) (sendRequest, error) {
 // outgoing is a record ready to go to the mediator.
 type outgoing struct {
 	id, trackingID, kind, mode string
+	version, actionID          string // Version18 or Version19; 1.9: the REGISTER action
 	sub                        string // registrar's user id, the token's sub
 	payload                    []byte
+	// subject is the child or the deceased as payload states them (nil
+	// when a given document could not be read).
+	subject *person
+	// deathOf and correctionOf link the record to the birth whose child
+	// died or to the record it corrects; changes lists what a correction
+	// changed.
+	deathOf, correctionOf string
+	changes               []string
 }
 
 type fhirIdentifier struct {
@@ -185,6 +227,13 @@ func inspectMapped(raw json.RawMessage) (id, trackingID, kind string, err error)
 // prepare builds the outgoing record: the caller's document, or a generated
 // one.
 func (s *Sim) prepare(req sendRequest) (outgoing, error) {
+	version, err := s.versionOf(req)
+	if err != nil {
+		return outgoing{}, err
+	}
+	if version == Version19 {
+		return s.prepare19(req)
+	}
 	if req.Bundle != nil {
 		inspect := inspectBundle
 		if req.Mode == ModeMapped {
@@ -204,32 +253,21 @@ func (s *Sim) prepare(req sendRequest) (outgoing, error) {
 			return outgoing{}, fmt.Errorf("kind %q contradicts the bundle, which is a %s", req.Kind, kind)
 		}
 		return outgoing{
-			id: id, trackingID: trackingID, kind: kind, mode: req.Mode,
+			id: id, trackingID: trackingID, kind: kind, mode: req.Mode, version: Version18,
 			sub: defaultSubject(), payload: req.Bundle,
+			subject: readSubject(req.Bundle, req.Mode, kind),
 		}, nil
 	}
-
-	kind := req.Kind
-	if kind == "" {
-		kind = KindBirth
+	if isCorrection(req.Kind) {
+		return s.prepareCorrection(req)
 	}
-	authenticated := req.Authenticated == nil || *req.Authenticated
-	now := s.now()
-	s.genMu.Lock()
-	var d *declaration
-	if kind == KindDeath {
-		d = s.gen.death(now, authenticated)
-	} else {
-		d = s.gen.birth(now, authenticated)
-	}
-	s.genMu.Unlock()
 
-	trackingID, err := s.reserveTrackingID(kind)
+	kind, d, trackingID, err := s.generate(req)
 	if err != nil {
 		return outgoing{}, err
 	}
-	o := outgoing{id: newUUID(), trackingID: trackingID, kind: kind, mode: req.Mode,
-		sub: userID(registrars[d.registrar].username)}
+	o := outgoing{id: newUUID(), trackingID: trackingID, kind: kind, mode: req.Mode, version: Version18,
+		sub: userID(registrars[d.registrar].username), subject: d.subjectSummary(), deathOf: req.Of}
 	var doc obj
 	if req.Mode == ModeMapped {
 		doc = buildMapped(d, o.id, trackingID)
@@ -269,16 +307,25 @@ func (s *Sim) admit(o outgoing) (*record, error) {
 	case ok && rec.status != StatusRejected:
 		return nil, fmt.Errorf("%w: record %s is %s", errAlreadySent, o.id, rec.status)
 	case ok:
-		rec.trackingID, rec.kind, rec.mode = o.trackingID, o.kind, o.mode
+		rec.trackingID, rec.kind, rec.mode, rec.subject = o.trackingID, o.kind, o.mode, o.subject
+		rec.version, rec.actionID = cmp.Or(o.version, Version18), o.actionID
 		rec.status, rec.reason, rec.comment = StatusWaiting, "", ""
 		rec.mediatorStatus, rec.mediator = 0, nil
 		rec.changed = make(chan struct{})
 	default:
 		rec = &record{
-			id: o.id, trackingID: o.trackingID, kind: o.kind, mode: o.mode,
+			id: o.id, trackingID: o.trackingID, kind: o.kind, mode: o.mode, subject: o.subject,
+			version: cmp.Or(o.version, Version18), actionID: o.actionID,
+			correctionOf: o.correctionOf, changes: o.changes, deathOf: o.deathOf,
 			status: StatusWaiting, changed: make(chan struct{}),
 		}
 		s.records[o.id] = rec
+		if orig, ok := s.records[o.correctionOf]; ok && o.correctionOf != "" {
+			orig.corrections = append(orig.corrections, o.id)
+		}
+		if birth, ok := s.records[o.deathOf]; ok && o.deathOf != "" {
+			birth.deaths = append(birth.deaths, o.id)
+		}
 	}
 	if o.trackingID != "" {
 		s.trackingIDs[o.trackingID] = struct{}{}
@@ -320,6 +367,10 @@ type sendView struct {
 	TrackingID     string          `json:"trackingId"`
 	Kind           string          `json:"kind"`
 	Mode           string          `json:"mode"`
+	Version        string          `json:"version"`
+	CorrectionOf   *string         `json:"correctionOf"`
+	Changed        []string        `json:"changed"`
+	DeathOf        *string         `json:"deathOf"`
 	Status         string          `json:"status"`
 	MediatorStatus int             `json:"mediatorStatus"`
 	Mediator       json.RawMessage `json:"mediator"`
@@ -346,10 +397,15 @@ func (s *Sim) handleSendRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	o, err := s.prepare(req)
 	if err != nil {
+		var unusable *unusableError
+		if errors.As(err, &unusable) {
+			writeProblem(w, http.StatusConflict, "record not usable", err.Error())
+			return
+		}
 		writeProblem(w, http.StatusBadRequest, "invalid record", err.Error())
 		return
 	}
-	token, err := s.mintToken(o.sub, o.id, recordScopes(), s.tokenTTL)
+	token, err := s.tokenFor(o) // record token (1.8) or action token (1.9)
 	if err != nil {
 		s.log.Error("opencrvssim: record token", "record_id", o.id, "error", err)
 		writeProblem(w, http.StatusInternalServerError, "token not minted", "the simulator could not sign the record token")
@@ -381,7 +437,8 @@ func (s *Sim) handleSendRecord(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	view := sendView{
-		ID: rec.id, TrackingID: rec.trackingID, Kind: rec.kind, Mode: rec.mode,
+		ID: rec.id, TrackingID: rec.trackingID, Kind: rec.kind, Mode: rec.mode, Version: rec.version,
+		CorrectionOf: optional(rec.correctionOf), Changed: slices.Clone(rec.changes), DeathOf: optional(rec.deathOf),
 		Status: rec.status, MediatorStatus: status, Mediator: answer,
 	}
 	s.mu.Unlock()
@@ -394,4 +451,34 @@ func (s *Sim) handleSendRecord(w http.ResponseWriter, r *http.Request) {
 			"kind", o.kind, "mode", o.mode, "mediator_status", status)
 	}
 	writeJSON(w, http.StatusAccepted, view)
+}
+
+// generate makes the declaration of a record the simulator invents (a
+// birth, a death, or the death of the child of the birth req.Of) and
+// reserves its tracking id.
+func (s *Sim) generate(req sendRequest) (kind string, d *declaration, trackingID string, err error) {
+	kind = req.Kind
+	if kind == "" {
+		kind = KindBirth
+	}
+	authenticated := req.Authenticated == nil || *req.Authenticated
+	now := s.now()
+	var deceased *person
+	if req.Of != "" {
+		if deceased, err = s.deceasedOf(req.Of); err != nil {
+			return "", nil, "", err
+		}
+	}
+	s.genMu.Lock()
+	switch {
+	case deceased != nil:
+		d = s.gen.deathOf(now, authenticated, deceased)
+	case kind == KindDeath:
+		d = s.gen.death(now, authenticated)
+	default:
+		d = s.gen.birth(now, authenticated)
+	}
+	s.genMu.Unlock()
+	trackingID, err = s.reserveTrackingID(kind)
+	return kind, d, trackingID, err
 }

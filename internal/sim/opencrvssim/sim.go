@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,13 @@ type Config struct {
 	// SendTimeout bounds one POST to the mediator; default 15 s (the
 	// country config client's timeout).
 	SendTimeout time.Duration
+	// IdentityUpdateSecret is the HMAC key identity updates posted to
+	// PathIdentityUpdates must be signed with (X-Hub-Signature); empty:
+	// unsigned posts are taken.
+	IdentityUpdateSecret []byte
+	// DefaultVersion is the OpenCRVS version of records sent without a
+	// "version": Version18 (the default) or Version19.
+	DefaultVersion string
 	// Seed makes the demographic content of generated records repeatable.
 	// 0 picks a random seed. Ids (Composition ids, tracking ids) are always
 	// random, so that a restarted simulator never reuses one.
@@ -100,6 +108,10 @@ type Sim struct {
 	tokenTTL    time.Duration
 	sendTimeout time.Duration
 	mux         *http.ServeMux
+	// updateSecret is Config.IdentityUpdateSecret.
+	updateSecret []byte
+	// defaultVersion is Config.DefaultVersion.
+	defaultVersion string
 
 	// ctx ends in-flight sends and long polls on Close.
 	ctx       context.Context
@@ -137,6 +149,7 @@ type docRef struct {
 // record is the simulator's view of one OpenCRVS record.
 type record struct {
 	id, trackingID, kind, mode string
+	version, actionID          string // OpenCRVS 1.8 or 1.9; 1.9: the REGISTER action to accept or reject
 	status                     string
 	registrationNumber         string
 	nationalID                 string
@@ -145,6 +158,26 @@ type record struct {
 	confirmations, rejections  int
 	mediatorStatus             int
 	mediator                   json.RawMessage
+	// subject is the birth's child or the death's deceased as the document
+	// states them (nil when a given document could not be read); deaths of
+	// and corrections start from it.
+	subject *person
+	// correctionOf is the original's id (corrections); corrections lists
+	// the corrections of an original, oldest first.
+	correctionOf string
+	corrections  []string
+	// changes lists what a correction changed ([] for none; nil for
+	// records that are not corrections).
+	changes []string
+	// deathOf is the birth whose child died (deaths sent with "of"); deaths
+	// lists those deaths on the birth.
+	deathOf string
+	deaths  []string
+	// updates are the identity changes MOSIP pushed for the record, oldest
+	// first.
+	updates []identityUpdate
+	// fields are form fields set through GraphQL updateField (fields.go).
+	fields map[string]string
 	// changed is closed when status leaves waiting; a re-sent record gets a
 	// new one.
 	changed chan struct{}
@@ -197,22 +230,23 @@ func New(cfg Config) (*Sim, error) {
 		return nil, fmt.Errorf("opencrvssim: token signer: %w", err)
 	}
 	s := &Sim{
-		log:         cfg.Logger,
-		client:      cfg.HTTPClient,
-		now:         cfg.Now,
-		mediatorURL: mediator,
-		key:         key,
-		publicPEM:   pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
-		signer:      signer,
-		issuer:      cfg.Issuer,
-		audience:    cfg.Audience,
-		tokenTTL:    cfg.TokenTTL,
-		sendTimeout: cfg.SendTimeout,
-		gen:         newGenerator(cfg.Seed),
-		records:     make(map[string]*record),
-		trackingIDs: make(map[string]struct{}),
-		faults:      faults{Mode: faultHTTP500},
-		docs:        sentDocs{budget: docBudget},
+		log:          cfg.Logger,
+		client:       cfg.HTTPClient,
+		now:          cfg.Now,
+		mediatorURL:  mediator,
+		key:          key,
+		publicPEM:    pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
+		signer:       signer,
+		issuer:       cfg.Issuer,
+		audience:     cfg.Audience,
+		tokenTTL:     cfg.TokenTTL,
+		sendTimeout:  cfg.SendTimeout,
+		updateSecret: slices.Clone(cfg.IdentityUpdateSecret),
+		gen:          newGenerator(cfg.Seed),
+		records:      make(map[string]*record),
+		trackingIDs:  make(map[string]struct{}),
+		faults:       faults{Mode: faultHTTP500},
+		docs:         sentDocs{budget: docBudget},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -235,6 +269,13 @@ func New(cfg Config) (*Sim, error) {
 	if s.sendTimeout == 0 {
 		s.sendTimeout = DefaultSendTimeout
 	}
+	switch s.defaultVersion = cfg.DefaultVersion; s.defaultVersion {
+	case "":
+		s.defaultVersion = Version18
+	case Version18, Version19:
+	default:
+		return nil, fmt.Errorf("opencrvssim: default version %q: want %q or %q", cfg.DefaultVersion, Version18, Version19)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux = s.routes()
 	return s, nil
@@ -253,10 +294,12 @@ func (s *Sim) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known", s.handleWellKnown)
 	mux.HandleFunc("POST /graphql", s.handleGraphQL)
+	mux.HandleFunc("POST /events/{procedures}", s.handleTRPC)
 	mux.HandleFunc("POST /sim/records", s.handleSendRecord)
 	mux.HandleFunc("GET /sim/records/{id}", s.handleGetRecord)
 	mux.HandleFunc("GET /sim/records/{id}/document", s.handleDocument)
 	mux.HandleFunc("POST /sim/tokens", s.handleMintToken)
+	mux.HandleFunc("POST "+PathIdentityUpdates, s.handleIdentityUpdate)
 	mux.HandleFunc("GET /sim/stats", s.handleStats)
 	mux.HandleFunc("GET /sim/faults", s.handleGetFaults)
 	mux.HandleFunc("PUT /sim/faults", s.handlePutFaults)
@@ -368,6 +411,7 @@ func viewOf(rec *record) recordView {
 		TrackingID:     rec.trackingID,
 		Kind:           rec.kind,
 		Mode:           rec.mode,
+		Version:        rec.version,
 		Status:         rec.status,
 		Confirmations:  rec.confirmations,
 		Rejections:     rec.rejections,
@@ -375,9 +419,17 @@ func viewOf(rec *record) recordView {
 		Mediator:       rec.mediator,
 	}
 	v.NationalID = optional(rec.nationalID)
+	v.ActionID = optional(rec.actionID)
 	v.RegistrationNumber = optional(rec.registrationNumber)
 	v.Reason = optional(rec.reason)
 	v.Comment = optional(rec.comment)
+	v.CorrectionOf = optional(rec.correctionOf)
+	v.Corrections = slices.Clone(rec.corrections)
+	v.Changed = slices.Clone(rec.changes)
+	v.DeathOf = optional(rec.deathOf)
+	v.Deaths = slices.Clone(rec.deaths)
+	v.Updates = slices.Clone(rec.updates)
+	v.Fields = fieldsOf(rec)
 	return v
 }
 
@@ -395,12 +447,30 @@ type recordView struct {
 	Kind               string  `json:"kind"`
 	Mode               string  `json:"mode"`
 	Status             string  `json:"status"`
+	Version            string  `json:"version"`  // OpenCRVS 1.8 or 1.9
+	ActionID           *string `json:"actionId"` // 1.9: the REGISTER action accepted or rejected through tRPC
 	NationalID         *string `json:"nationalId"`
 	RegistrationNumber *string `json:"registrationNumber"`
 	Reason             *string `json:"reason"`
 	Comment            *string `json:"comment"`
 	Confirmations      int     `json:"confirmations"`
 	Rejections         int     `json:"rejections"`
+	// CorrectionOf is the corrected record (corrections only); Corrections
+	// are the ids of an original's corrections, oldest first; Changed what
+	// a correction changed (e.g. ["givenName","birthDate"], [] for none).
+	CorrectionOf *string  `json:"correctionOf"`
+	Corrections  []string `json:"corrections"`
+	Changed      []string `json:"changed"`
+	// DeathOf is the birth whose child died (deaths sent with "of"); Deaths
+	// are the ids of such deaths on a birth.
+	DeathOf *string  `json:"deathOf"`
+	Deaths  []string `json:"deaths"`
+	// Updates are the identity changes made in MOSIP that the mediator
+	// pushed for the record (POST /sim/identity-updates), oldest first.
+	Updates []identityUpdate `json:"updates"`
+	// Fields are the form fields set through GraphQL updateField, e.g.
+	// "birth.mother.mother-view-group.verified": "verified".
+	Fields map[string]string `json:"fields,omitempty"`
 	// MediatorStatus and Mediator are the mediator's answer to the send (0
 	// and null when it was unreachable).
 	MediatorStatus int             `json:"mediatorStatus"`

@@ -388,7 +388,7 @@ func TestConfirmRegistration(t *testing.T) {
 		t.Fatalf("confirm: status %d, answer %+v; want data.confirmRegistration = %s", status, a, rec.ID)
 	}
 	want := recordView{
-		ID: rec.ID, TrackingID: rec.TrackingID, Kind: "birth", Mode: "fhir", Status: "registered",
+		ID: rec.ID, TrackingID: rec.TrackingID, Kind: "birth", Mode: "fhir", Version: "1.8", Status: "registered",
 		NationalID: ptr("1234567890"), RegistrationNumber: ptr("2025" + rec.TrackingID), Confirmations: 1,
 		MediatorStatus: 202, Mediator: json.RawMessage(`{}`),
 	}
@@ -447,7 +447,7 @@ func TestRejectRegistration(t *testing.T) {
 		t.Errorf("confirm after reject: status %d, answer %+v; want ALREADY_REJECTED", status, a)
 	}
 	want := recordView{
-		ID: rec.ID, TrackingID: rec.TrackingID, Kind: "death", Mode: "mapped", Status: "rejected",
+		ID: rec.ID, TrackingID: rec.TrackingID, Kind: "death", Mode: "mapped", Version: "1.8", Status: "rejected",
 		Reason: ptr("other"), Comment: ptr("MOSIP: duplicate identity"), Confirmations: 1, Rejections: 2,
 		MediatorStatus: 202, Mediator: json.RawMessage(`{}`),
 	}
@@ -513,7 +513,7 @@ func TestGraphQLRefusesBadTokens(t *testing.T) {
 			t.Errorf("%s: status %d, answer %+v; want 401 UNAUTHENTICATED", tt.name, resp.StatusCode, a)
 		}
 	}
-	want := recordView{ID: rec.ID, TrackingID: rec.TrackingID, Kind: "birth", Mode: "fhir", Status: "waiting",
+	want := recordView{ID: rec.ID, TrackingID: rec.TrackingID, Kind: "birth", Mode: "fhir", Version: "1.8", Status: "waiting",
 		MediatorStatus: 202, Mediator: json.RawMessage(`{}`)}
 	if diff := cmp.Diff(want, e.record(t, rec.ID, "")); diff != "" {
 		t.Errorf("record after refused calls (-want +got):\n%s", diff)

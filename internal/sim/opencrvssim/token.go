@@ -87,6 +87,9 @@ func (s *Sim) verifyToken(header string) (*opencrvs.Claims, error) {
 // tokenRequest is the body of POST /sim/tokens.
 type tokenRequest struct {
 	RecordID string `json:"recordId"`
+	// EventID and ActionID make a 1.9 action confirmation token instead.
+	EventID  string `json:"eventId"`
+	ActionID string `json:"actionId"`
 	// Scope nil means the record scopes; an empty list means none.
 	Scope     []string `json:"scope"`
 	ExpiresIn string   `json:"expiresIn"`
@@ -133,7 +136,12 @@ func (s *Sim) handleMintToken(w http.ResponseWriter, r *http.Request) {
 	if scope == nil {
 		scope = recordScopes()
 	}
-	tok, err := s.mintToken(defaultSubject(), req.RecordID, scope, ttl)
+	var tok string
+	if req.EventID != "" || req.ActionID != "" {
+		tok, err = s.mintActionToken(defaultSubject(), req.EventID, req.ActionID, scope, ttl)
+	} else {
+		tok, err = s.mintToken(defaultSubject(), req.RecordID, scope, ttl)
+	}
 	if err != nil {
 		s.log.Error("opencrvssim: mint token", "record_id", req.RecordID, "error", err)
 		writeProblem(w, http.StatusInternalServerError, "token not minted", "the simulator could not sign the token")

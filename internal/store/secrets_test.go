@@ -1,0 +1,139 @@
+package store
+
+import (
+	"bytes"
+	"crypto/cipher"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"opencrvs-mosip/internal/bridge"
+)
+
+func mustKeys(t *testing.T, ids ...string) *Sealer {
+	t.Helper()
+	var lines []string
+	for _, id := range ids {
+		l, err := GenerateKey(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, l)
+	}
+	s, err := ParseKeys(strings.Join(lines, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSealer(t *testing.T) {
+	s := mustKeys(t, "k1")
+	sealed := s.Seal("eyJ.secret.token")
+	if !strings.HasPrefix(sealed, "v1:k1:") || strings.Contains(sealed, "secret") {
+		t.Fatalf("sealed = %q", sealed)
+	}
+	if sealed == s.Seal("eyJ.secret.token") {
+		t.Errorf("two seals of one value are equal: the nonce is not random")
+	}
+	if p, ok, err := s.Open(sealed); p != "eyJ.secret.token" || !ok || err != nil {
+		t.Errorf("Open = %q %v %v", p, ok, err)
+	}
+	if p, ok, err := s.Open("plain-old-token"); p != "plain-old-token" || ok || err != nil {
+		t.Errorf("Open(plaintext) = %q %v %v", p, ok, err)
+	}
+	// The key id is bound to the value: relabelled, it does not open.
+	other := mustKeys(t, "k2", "k1")
+	relabelled := strings.Replace(sealed, "v1:k1:", "v1:k2:", 1)
+	if _, _, err := other.Open(relabelled); err == nil {
+		t.Errorf("a value moved to another key id opened")
+	}
+	if _, _, err := mustKeys(t, "k9").Open(sealed); err == nil || !strings.Contains(err.Error(), "does not hold") {
+		t.Errorf("Open without its key: %v", err)
+	}
+	for _, bad := range []string{"", "k1", "k1:short", "bad id:" + strings.Repeat("A", 44), "k1:!!!"} {
+		if _, err := ParseKeys(bad); err == nil {
+			t.Errorf("ParseKeys(%q) accepted", bad)
+		}
+	}
+	l, _ := GenerateKey("k1")
+	if _, err := ParseKeys(l + "," + l); err == nil {
+		t.Errorf("a key id twice was accepted")
+	}
+}
+
+// Tokens are encrypted in the database file: no byte of it (nor of its
+// WAL) holds one in clear. Rotation re-seals old and plaintext tokens with
+// the current key, after which the old key can go.
+func TestTokensEncryptedAtRest(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.db")
+	old := mustKeys(t, "old")
+	st, err := Open(ctx, Config{Path: path, Synchronous: "FULL", Sealer: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const token = "eyJhbGciOiJSUzI1NiJ9.RECORD-TOKEN-XYZ.sig"
+	for _, id := range []string{"A1", "A2"} {
+		tr := sampleTransaction(id, "T"+id)
+		tr.Token = token + id
+		if err := st.InDurableTx(ctx, func(tx *Tx) error { return tx.Insert(ctx, tr, "birth:T"+id, "") }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One token from before encryption, written as it was then.
+	if _, err := st.db.ExecContext(ctx, `UPDATE transactions SET token = 'PLAIN-LEGACY-TOKEN' WHERE id = 'A2'`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Transaction(ctx, "A1")
+	if err != nil || got.Token != token+"A1" {
+		t.Fatalf("token read back = %q, %v", got.Token, err)
+	}
+	files, _ := filepath.Glob(path + "*")
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte("RECORD-TOKEN-XYZ")) {
+			t.Errorf("%s holds a token in clear text", filepath.Base(f))
+		}
+	}
+	st.Close()
+
+	// Rotate to a new key, keeping the old one for reading.
+	both := mustKeys(t, "new")
+	both.aeads["old"] = old.aeads["old"]
+	st, err = Open(ctx, Config{Path: path, Sealer: both})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.Rotate(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("Rotate = %d, %v; want 2 (one old-key token, one plaintext)", n, err)
+	}
+	st.Close()
+	onlyNew := &Sealer{current: "new", aeads: map[string]cipher.AEAD{"new": both.aeads["new"]}}
+	st, err = Open(ctx, Config{Path: path, Sealer: onlyNew})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for id, want := range map[string]string{"A1": token + "A1", "A2": "PLAIN-LEGACY-TOKEN"} {
+		got, err := st.Transaction(ctx, id)
+		if err != nil || got.Token != want {
+			t.Errorf("%s after rotation: %q, %v", id, got.Token, err)
+		}
+	}
+	// A tool without the key sees no token, not ciphertext.
+	keyless, err := Open(ctx, Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keyless.Close()
+	if got, err := keyless.Transaction(ctx, "A1"); err != nil || got.Token != "" || got.State != bridge.StateQueued {
+		t.Errorf("keyless read: %+v %v", got, err)
+	}
+}
