@@ -17,13 +17,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"opencrvs-mosip/internal/admin"
 	"opencrvs-mosip/internal/country"
+	"opencrvs-mosip/internal/dashboard"
 	"opencrvs-mosip/internal/httpapi"
 	"opencrvs-mosip/internal/jobs"
 	"opencrvs-mosip/internal/mosip"
 	"opencrvs-mosip/internal/opencrvs"
 	"opencrvs-mosip/internal/pipeline"
 	"opencrvs-mosip/internal/store"
+	"opencrvs-mosip/internal/telemetry"
 	"opencrvs-mosip/internal/websub"
 )
 
@@ -39,12 +44,31 @@ type Mediator struct {
 	stopping atomic.Bool
 	// serverTLS is the TLS the server speaks (nil: plain HTTP).
 	serverTLS *tls.Config
+	metrics   *telemetry.Metrics
+	// tracing exports spans (nil: tracing is off); flushed on stop.
+	tracing *telemetry.Tracing
 }
 
 // New opens the database (migrating it, or refusing an out-of-date one),
 // loads the country configuration and keys, and wires everything. Any
 // problem stops it with a message that says what to fix.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
+func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err error) {
+	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingConfig{
+		Endpoint: cfg.OTLPEndpoint, TracesEndpoint: cfg.OTLPTracesEndpoint, ServiceName: cfg.ServiceName, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	var tracer trace.Tracer // nil: no spans, and no trace context read or kept
+	if tracing != nil {
+		tracer = tracing.Tracer()
+		log = slog.New(telemetry.LogHandler(log.Handler())) // trace ids in log lines
+		defer func() {
+			if err != nil {
+				_ = tracing.Shutdown(context.WithoutCancel(ctx))
+			}
+		}()
+	}
 	aid := store.AIDFormat{Kind: cfg.AIDFormat, CentreID: cfg.CentreID, MachineID: cfg.MachineID, Prefix: cfg.AIDPrefix}
 	if err := aid.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -63,7 +87,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 	if cfg.StoreKeys == nil {
 		return nil, fmt.Errorf("configuration: STORE_ENCRYPTION_KEY is required: the database keeps OpenCRVS tokens, encrypted")
 	}
-	st, err := store.Open(ctx, store.Config{Path: cfg.DatabasePath, Synchronous: cfg.Synchronous, Logger: log, Sealer: cfg.StoreKeys})
+	st, err := store.Open(ctx, store.Config{DatabaseURL: cfg.DatabaseURL, Path: cfg.DatabasePath, Synchronous: cfg.Synchronous, Logger: log, Sealer: cfg.StoreKeys})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +124,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 	transport.TLSClientConfig = outTLS
 	transport.MaxIdleConns = 2 * (cfg.SubmitWorkers + cfg.FeedbackWorkers + 4)
 	transport.MaxIdleConnsPerHost = cfg.SubmitWorkers + cfg.FeedbackWorkers + 4
-	httpClient := &http.Client{Timeout: cfg.CallTimeout, Transport: transport}
+	// Every outbound call is counted by system and endpoint (GET /metrics),
+	// inside its span.
+	metrics := telemetry.NewMetrics()
+	metrics.WatchStore(storeSnapshot(st))
+	counted := metrics.Transport(transport, outboundEndpoints(cfg))
+	httpClient := &http.Client{Timeout: cfg.CallTimeout, Transport: tracing.Transport(counted, outboundEndpoint(cfg))}
 	packetAuth := mosip.NewAuthClient(mosip.AuthConfig{URL: cfg.MOSIPAuthURL, ClientID: cfg.PacketClientID, SecretKey: cfg.PacketSecret, AppID: cfg.MOSIPAppID, HTTPClient: httpClient, Logger: log})
 	websubAuth := mosip.NewAuthClient(mosip.AuthConfig{URL: cfg.MOSIPAuthURL, ClientID: cfg.WebSubClientID, SecretKey: cfg.WebSubClientSecret, AppID: cfg.MOSIPAppID, HTTPClient: httpClient, Logger: log})
 	mosipClient := mosip.NewClient(mosip.ClientConfig{
@@ -114,6 +143,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 		return nil, err
 	}
 	qrVerifier, err := newQRVerifier(cfg, httpClient, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	credentials, err := newCredentialVerifier(cfg, httpClient, log)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -163,16 +197,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 		SubmitWorkers:     cfg.SubmitWorkers,
 		FeedbackWorkers:   cfg.FeedbackWorkers,
 		RenewInterval:     cfg.RenewInterval,
+		DeliveryRetention: cfg.DeliveryRetention,
 		SubscriptionCheck: cfg.SubscriptionCheck,
 		FetchPollInterval: cfg.FetchPollInterval,
 		Logger:            log,
+		Tracer:            tracer,
+		Metrics:           metrics,
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	m := &Mediator{cfg: cfg, log: log, store: st, jobs: runner, serverTLS: srvTLS}
-	svc := &pipeline.Service{Store: st, Jobs: runner, Country: countryCfg, AID: aid, Logger: log,
+	m := &Mediator{cfg: cfg, log: log, store: st, jobs: runner, serverTLS: srvTLS, tracing: tracing, metrics: metrics}
+	svc := &pipeline.Service{Store: st, Jobs: runner, Country: countryCfg, AID: aid, Logger: log, Tracer: tracer, Metrics: metrics,
 		Reversal: pipeline.ReversalConfig{
 			Mode: cmp.Or(cfg.ReversalMode, pipeline.DefaultReversal.Mode), Process: cmp.Or(cfg.ReversalProcess, pipeline.DefaultReversal.Process),
 			FlagField:    cmp.Or(cfg.DeathFlagField, pipeline.DefaultReversal.FlagField),
@@ -182,7 +219,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 	if cfg.IdentityURL != "" {
 		svc.Identities = mosipClient
 	}
+	adminSvc := &admin.Service{Store: st, Pipeline: svc, Logger: log}
 	handler := httpapi.New(httpapi.Config{
+		Admin:              adminSvc,
+		Dashboard:          dashboard.New(dashboard.Config{Admin: adminSvc, Calls: metrics, AdminToken: cfg.AdminToken, Logger: log}),
 		Pipeline:           svc,
 		Store:              st,
 		Verifier:           opencrvs.NewVerifier(opencrvs.VerifierConfig{PublicKeyURL: cfg.OpenCRVSPublicKey, HTTPClient: httpClient, Logger: log, Issuer: cfg.TokenIssuer, Audience: cfg.TokenAudience}),
@@ -194,8 +234,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 		IdentitySubscriber: identitySub,
 		IdentityTopic:      cfg.IdentityTopic,
 		PartnerKey:         partner.Key,
+		Credentials:        credentials,
+		CredentialCheck:    cfg.VCVerify,
 		MaxBodyBytes:       cfg.MaxBodyBytes,
 		MaxQueueDepth:      cfg.MaxQueueDepth,
+		IntakeRateLimit:    cfg.IntakeRateLimit,
+		VerifyRateLimit:    cfg.VerifyRateLimit,
+		TrustedProxies:     cfg.TrustedProxies,
 		Stopping:           m.stopping.Load,
 		AdminToken:         cfg.AdminToken,
 		IDA:                idaClient,
@@ -206,6 +251,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Mediator, error) {
 		CORSOrigins:        cfg.ClientAppOrigins,
 		Fields:             opencrvs.NewGraphQLClient(opencrvs.GraphQLConfig{URL: cfg.OpenCRVSGraphQL, HTTPClient: httpClient, Logger: log}),
 		Logger:             log,
+		Tracer:             tracer,
+		Metrics:            metrics,
+		Readiness:          httpapi.Readiness{MOSIPAuth: packetAuth.Check, Timeout: cfg.ReadyTimeout, MOSIPAuthCache: cfg.ReadyAuthCache, SubscriptionGrace: cfg.ReadyWebSubGrace, RequireDependencies: cfg.ReadyRequireDeps},
 	})
 	m.handler = handler
 	return m, nil
@@ -216,6 +264,9 @@ func (m *Mediator) Handler() http.Handler { return m.handler }
 
 // Store is the mediator's database (tests read it).
 func (m *Mediator) Store() *store.Store { return m.store }
+
+// Metrics is what the mediator counts (served at GET /metrics).
+func (m *Mediator) Metrics() *telemetry.Metrics { return m.metrics }
 
 // Run serves on ln and works jobs until ctx ends, then shuts down within the
 // configured timeout. The database is closed when Run returns.
@@ -269,9 +320,23 @@ func (m *Mediator) Run(ctx context.Context, ln net.Listener) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	m.flushTraces()
 	m.log.Info("mediator stopped")
 	return err
 }
 
+// flushTraces sends the spans not yet sent (the last jobs') and stops the
+// exporter; a collector that does not answer in time loses them.
+func (m *Mediator) flushTraces() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.tracing.Shutdown(ctx); err != nil {
+		m.log.Warn("traces not flushed", "err", err)
+	}
+}
+
 // Close releases a mediator that was never run.
-func (m *Mediator) Close() error { return m.store.Close() }
+func (m *Mediator) Close() error {
+	m.flushTraces()
+	return m.store.Close()
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -12,7 +14,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"opencrvs-mosip/internal/httpapi"
 	"opencrvs-mosip/internal/store"
+	"opencrvs-mosip/internal/vc"
 )
 
 // option is one configuration variable. Every option the mediator reads is
@@ -32,17 +36,18 @@ type option struct {
 var options = []option{
 	{name: "HOST", def: "0.0.0.0", help: "address to listen on"},
 	{name: "PORT", def: "2024", help: "port to listen on"},
+	{name: "DATABASE_URL", secret: true, help: "PostgreSQL database, postgres://user:password@host:5432/database?sslmode=verify-full (pool_max_conns=N sizes the pool, default 20), shared by any number of mediators; empty: SQLite at SQLITE_DATABASE_PATH"},
 	{name: "SQLITE_DATABASE_PATH", def: "data/opencrvs-mosip.sqlite", help: "SQLite database file (created if missing)"},
 	{name: "STORE_ENCRYPTION_KEY", required: true, secret: true, help: "encrypts the OpenCRVS tokens kept in the database (AES-256-GCM): <key id>:<base64 of 32 bytes>[,<older key>...], the current key first (`opencrvs-mosip keys generate`; after a change, `opencrvs-mosip keys rotate`)"},
-	{name: "SQLITE_SYNCHRONOUS", def: "FULL", help: "FULL: what the mediator acknowledges (a record accepted, a delivery received) is on disk before it answers; NORMAL: faster, safe against a crash of the process but not a power cut"},
+	{name: "SQLITE_SYNCHRONOUS", def: "FULL", help: "FULL: what the mediator acknowledges (a record accepted, a delivery received) is on disk before it answers; NORMAL: faster, safe against a crash of the process but not a power cut (with DATABASE_URL too: PostgreSQL's synchronous_commit of those commits)"},
 	{name: "AUTO_MIGRATE", def: "true", help: "apply database migrations at start; false: refuse to start on an out-of-date schema"},
 	{name: "COUNTRY_CONFIG", help: "country rules and mapping (YAML); empty: the embedded Farajaland default"},
 
 	{name: "OPENCRVS_PUBLIC_KEY_URL", required: true, help: "OpenCRVS auth service public key (PEM), e.g. http://auth:4040/.well-known"},
 	{name: "OPENCRVS_GRAPHQL_GATEWAY_URL", required: true, help: "OpenCRVS 1.8 GraphQL gateway, e.g. http://gateway:7070/graphql"},
 	{name: "OPENCRVS_GATEWAY_URL", help: "OpenCRVS 1.9 gateway; 1.9 records are accepted or rejected by tRPC at its /events, e.g. http://gateway:7070 (empty: OPENCRVS_GRAPHQL_GATEWAY_URL without /graphql)"},
-	{name: "OPENCRVS_TOKEN_ISSUER", help: "required issuer of OpenCRVS tokens (empty: not checked)"},
-	{name: "OPENCRVS_TOKEN_AUDIENCE", help: "comma-separated audiences, one of which OpenCRVS tokens must carry (empty: not checked)"},
+	{name: "OPENCRVS_TOKEN_ISSUER", def: "opencrvs:auth-service", help: "required issuer of OpenCRVS tokens (none: not checked)"},
+	{name: "OPENCRVS_TOKEN_AUDIENCE", def: "opencrvs:*", help: "comma-separated audiences, one of which OpenCRVS tokens must carry; a trailing * allows every audience it begins (opencrvs:*: a token OpenCRVS auth made for any of its services, e.g. opencrvs:countryconfig-user; none: not checked)"},
 
 	{name: "MOSIP_AUTH_URL", required: true, help: "MOSIP auth manager .../v1/authmanager/authenticate/clientidsecretkey"},
 	{name: "MOSIP_AUTH_CLIENT_APP_ID", def: "regproc", help: "appId sent to the auth manager"},
@@ -67,6 +72,7 @@ var options = []option{
 	{name: "MOSIP_WEBSUB_CALLBACK_URL", required: true, help: "this service's /websub/callback as MOSIP reaches it"},
 	{name: "MOSIP_WEBSUB_SECRET", required: true, secret: true, help: "hub.secret: deliveries must be signed with it"},
 	{name: "MOSIP_WEBSUB_LEASE_SECONDS", def: "0", help: "lease asked for (0: the hub's default)"},
+	{name: "MOSIP_WEBSUB_DEDUP_WINDOW", def: "720h", help: "how long WebSub deliveries are remembered by event id, so that a redelivery changes nothing; older ones are forgotten hourly"},
 	{name: "MOSIP_WEBSUB_RENEW_INTERVAL", def: "12h", help: "the subscription is renewed before its lease ends, and at least this often"},
 	{name: "DEATH_REVERSAL_MODE", def: "packet", help: "how a death registered by mistake is undone in MOSIP: packet (DEATH_REVERSAL_PROCESS packet clearing the death flag, through the registration processor) or idrepo (ID repository update: UIN ACTIVATED, death flag cleared)"},
 	{name: "DEATH_REVERSAL_PROCESS", def: "CRVS_UPDATE", help: "process of the death reversal packet"},
@@ -78,6 +84,9 @@ var options = []option{
 	{name: "OPENCRVS_IDENTITY_UPDATE_SECRET", secret: true, help: "HMAC key signing those posts (X-Hub-Signature); required with MOSIP_IDENTITY_UPDATE_TOPIC"},
 	{name: "DECRYPT_P12_FILE_PATH", required: true, help: "PKCS#12 keystore with the partner key credentials are encrypted to"},
 	{name: "DECRYPT_P12_FILE_PASSWORD", required: true, secret: true, help: "its password"},
+	{name: "MOSIP_VERIFIABLE_CREDENTIAL_ALLOWLIST", help: "comma-separated verification method URLs (MOSIP's key documents, e.g. https://<mosip>/.well-known/public-key.json) a credential's RsaSignature2018 proof must name, compared exactly (empty: proofs are not checked)"},
+	{name: "MOSIP_VC_VERIFY", help: "enforce: a credential whose proof does not verify changes nothing (recorded, answered with an ERROR acknowledgement; 503 while the key cannot be fetched, so that the hub delivers again); log-only: a warning, then applied (for a migration); off. Default: enforce with MOSIP_VERIFIABLE_CREDENTIAL_ALLOWLIST, else off"},
+	{name: "MOSIP_VC_CONTEXTS", help: "JSON-LD contexts credentials may use besides the bundled W3C ones, as comma-separated URL=FILE pairs, e.g. https://<mosip>/.well-known/mosip-context.json=/etc/mediator/mosip-context.json (FILE builtin:mosip-context.json: MOSIP's stock file for that host); contexts are never fetched"},
 	{name: "IDA_AUTH_URL", help: "MOSIP IDA auth endpoint .../idauthentication/v1/auth, for POST /verify and /events/review (empty: identity verification is off and they answer 404)"},
 	{name: "IDA_AUTH_DOMAIN_URI", help: "domainUri of IDA requests (empty: the scheme and host of IDA_AUTH_URL)"},
 	{name: "PARTNER_MISP_LK", secret: true, help: "MISP license key of the IDA auth partner (required with IDA_AUTH_URL)"},
@@ -108,6 +117,9 @@ var options = []option{
 	{name: "RECONCILE_MAX_INTERVAL", def: "6h", help: "longest wait between two status checks of the same record (the wait doubles per check)"},
 	{name: "RECONCILE_INTERVAL", def: "1m", help: "how often reconciliation looks for records due for a status check"},
 	{name: "RECONCILE_BATCH", def: "500", help: "most records checked per reconciliation run"},
+	{name: "INTAKE_RATE_LIMIT", def: "200", help: "records per second each client may send to /events/registration and /events/death-reversal, with bursts of twice that; above it the answer is 429 with Retry-After (0: no limit)"},
+	{name: "VERIFY_RATE_LIMIT", def: "20", help: "requests per second each client may send to /verify, /events/review, /verify-qr and E-Signet user info, with bursts of twice that (0: no limit)"},
+	{name: "TRUSTED_PROXIES", help: "comma-separated addresses or CIDRs of reverse proxies in front of the mediator: behind them, a client for the rate limits is the address in X-Forwarded-For"},
 	{name: "MAX_QUEUE_DEPTH", def: "10000", help: "records waiting to be submitted to MOSIP above which intake answers 503 with Retry-After (0: no limit)"},
 	{name: "ADMIN_TOKEN", secret: true, help: "bearer token of the /admin API (empty: the admin API is off)"},
 	{name: "SUBMIT_WORKERS", def: "32", help: "concurrent calls to MOSIP"},
@@ -122,12 +134,21 @@ var options = []option{
 	{name: "OUTBOUND_CLIENT_CERT_FILE", help: "client certificate (PEM) for mutual TLS to MOSIP and OpenCRVS, with OUTBOUND_CLIENT_KEY_FILE"},
 	{name: "OUTBOUND_CLIENT_KEY_FILE", help: "its private key (PEM)"},
 	{name: "PPROF_ADDR", help: "serve Go's profiler on this address, e.g. 127.0.0.1:6060 (off when empty; never expose it)"},
+	{name: "OTEL_EXPORTER_OTLP_ENDPOINT", help: "OpenTelemetry collector (OTLP over HTTP) traces are sent to, at its /v1/traces, e.g. http://otel-collector:4318; the exporter also reads the other standard OTEL_EXPORTER_OTLP_* variables (headers, timeout, certificate) (empty, with OTEL_EXPORTER_OTLP_TRACES_ENDPOINT empty: tracing is off)"},
+	{name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", help: "full URL traces are posted to, e.g. http://otel-collector:4318/v1/traces (empty: from OTEL_EXPORTER_OTLP_ENDPOINT)"},
+	{name: "OTEL_SERVICE_NAME", def: "opencrvs-mosip", help: "service.name of the traces"},
+	{name: "READYZ_TIMEOUT", def: "2s", help: "time limit of each /readyz check (database write, schema, MOSIP auth)"},
+	{name: "READYZ_MOSIP_AUTH_CACHE", def: "30s", help: "how long /readyz reuses the result of asking MOSIP's auth manager for a token, so that frequent probes do not each ask"},
+	{name: "READYZ_WEBSUB_GRACE", def: "2m", help: "how long a WebSub subscription may be missing (after start, or after credentials stopped arriving) before /readyz reports it"},
+	{name: "READYZ_REQUIRE_DEPENDENCIES", def: "false", help: "true: /readyz fails (503) when MOSIP's auth manager or a WebSub subscription fails; false: it answers 200 \"degraded\" naming them, so that a MOSIP outage does not take the mediator out of its load balancer while it can still queue records"},
 }
 
 // Config is the mediator's configuration.
 type Config struct {
 	Addr         string
 	DatabasePath string
+	// DatabaseURL selects PostgreSQL instead of SQLite at DatabasePath.
+	DatabaseURL string
 	// StoreKeys encrypts the tokens kept in the database.
 	StoreKeys *store.Sealer
 	// TLS of the server and of outbound calls (files; empty: off).
@@ -141,6 +162,8 @@ type Config struct {
 	OpenCRVSGateway                                   string
 	TokenIssuer                                       string
 	TokenAudience                                     []string
+	IntakeRateLimit, VerifyRateLimit                  httpapi.RateLimit
+	TrustedProxies                                    []netip.Prefix
 	MOSIPAuthURL                                      string
 	MOSIPAppID                                        string
 	PacketClientID                                    string
@@ -164,8 +187,15 @@ type Config struct {
 	WebSubSecret                                      string
 	LeaseSeconds                                      int
 	RenewInterval                                     time.Duration
+	DeliveryRetention                                 time.Duration
 	P12Path                                           string
 	P12Password                                       string
+	// Verifiable credential proofs (internal/vc): VCVerify is one of
+	// httpapi's CredentialCheck values; VCContexts are the JSON-LD contexts
+	// canonicalization may use (nil: the bundled ones).
+	VCAllowList []string
+	VCVerify    string
+	VCContexts  *vc.Contexts
 	// IDA (identity verification); IDAAuthURL empty: off.
 	IDAAuthURL      string
 	IDADomainURI    string
@@ -214,6 +244,15 @@ type Config struct {
 	LogLevel           string
 	LogFormat          string
 	PprofAddr          string
+	// Tracing (OpenTelemetry, OTLP over HTTP); both endpoints empty: off.
+	OTLPEndpoint       string
+	OTLPTracesEndpoint string
+	ServiceName        string
+	// Readiness (/readyz).
+	ReadyTimeout     time.Duration
+	ReadyAuthCache   time.Duration
+	ReadyWebSubGrace time.Duration
+	ReadyRequireDeps bool
 
 	// FetchPollInterval overrides how often idle job queues poll (tests).
 	FetchPollInterval time.Duration
@@ -232,6 +271,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		Addr:               r.values["HOST"] + ":" + r.port("PORT"),
 		DatabasePath:       r.values["SQLITE_DATABASE_PATH"],
+		DatabaseURL:        r.databaseURL("DATABASE_URL"),
 		Synchronous:        r.oneOf("SQLITE_SYNCHRONOUS", "FULL", "NORMAL"),
 		StoreKeys:          r.storeKeys("STORE_ENCRYPTION_KEY"),
 		AutoMigrate:        r.bool("AUTO_MIGRATE"),
@@ -239,8 +279,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		OpenCRVSPublicKey:  r.url("OPENCRVS_PUBLIC_KEY_URL"),
 		OpenCRVSGraphQL:    r.url("OPENCRVS_GRAPHQL_GATEWAY_URL"),
 		OpenCRVSGateway:    r.url("OPENCRVS_GATEWAY_URL"),
-		TokenIssuer:        r.values["OPENCRVS_TOKEN_ISSUER"],
+		TokenIssuer:        r.unlessNone("OPENCRVS_TOKEN_ISSUER"),
 		TokenAudience:      r.list("OPENCRVS_TOKEN_AUDIENCE"),
+		IntakeRateLimit:    r.rate("INTAKE_RATE_LIMIT"),
+		VerifyRateLimit:    r.rate("VERIFY_RATE_LIMIT"),
+		TrustedProxies:     r.prefixes("TRUSTED_PROXIES"),
 		MOSIPAuthURL:       r.url("MOSIP_AUTH_URL"),
 		MOSIPAppID:         r.values["MOSIP_AUTH_CLIENT_APP_ID"],
 		PacketClientID:     r.values["MOSIP_PACKET_AUTH_CLIENT_ID"],
@@ -264,8 +307,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		WebSubSecret:       r.values["MOSIP_WEBSUB_SECRET"],
 		LeaseSeconds:       r.int("MOSIP_WEBSUB_LEASE_SECONDS", 0),
 		RenewInterval:      r.duration("MOSIP_WEBSUB_RENEW_INTERVAL"),
+		DeliveryRetention:  r.duration("MOSIP_WEBSUB_DEDUP_WINDOW"),
 		P12Path:            r.values["DECRYPT_P12_FILE_PATH"],
 		P12Password:        r.values["DECRYPT_P12_FILE_PASSWORD"],
+		VCAllowList:        r.urls("MOSIP_VERIFIABLE_CREDENTIAL_ALLOWLIST"),
+		VCContexts:         r.vcContexts("MOSIP_VC_CONTEXTS"),
 		IDAAuthURL:         r.url("IDA_AUTH_URL"),
 		IDADomainURI:       r.values["IDA_AUTH_DOMAIN_URI"],
 		PartnerMISPLK:      r.values["PARTNER_MISP_LK"],
@@ -311,6 +357,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:           r.oneOf("LOG_LEVEL", "debug", "info", "warn", "error"),
 		LogFormat:          r.oneOf("LOG_FORMAT", "json", "text"),
 		PprofAddr:          r.values["PPROF_ADDR"],
+		OTLPEndpoint:       r.url("OTEL_EXPORTER_OTLP_ENDPOINT"),
+		OTLPTracesEndpoint: r.url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+		ServiceName:        r.values["OTEL_SERVICE_NAME"],
+		ReadyTimeout:       r.duration("READYZ_TIMEOUT"),
+		ReadyAuthCache:     r.duration("READYZ_MOSIP_AUTH_CACHE"),
+		ReadyWebSubGrace:   r.duration("READYZ_WEBSUB_GRACE"),
+		ReadyRequireDeps:   r.bool("READYZ_REQUIRE_DEPENDENCIES"),
 		TLSCertFile:        r.values["TLS_CERT_FILE"],
 		TLSKeyFile:         r.values["TLS_KEY_FILE"],
 		OutboundCAFile:     r.values["OUTBOUND_CA_FILE"],
@@ -347,6 +400,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			r.fail("MOSIP_IDENTITY_URL", "is required with MOSIP_IDENTITY_UPDATE_TOPIC: the changed identity is read there")
 		}
 	}
+	c.VCVerify = r.vcVerify("MOSIP_VC_VERIFY", c.VCAllowList)
 	if c.IDAAuthURL != "" {
 		for _, req := range []struct{ name, v string }{
 			{"PARTNER_MISP_LK", c.PartnerMISPLK}, {"PARTNER_ID", c.PartnerID},
@@ -412,6 +466,19 @@ func (r *reader) read(o option) {
 		r.fail(o.name, "is required%s: %s", how, o.help)
 	}
 	r.values[o.name] = v
+}
+
+// databaseURL checks a PostgreSQL URL without ever quoting it: it may hold
+// a password.
+func (r *reader) databaseURL(name string) string {
+	v := r.values[name]
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		r.fail(name, "must be a postgres://user:password@host:5432/database URL")
+	}
+	return v
 }
 
 func (r *reader) url(name string) string {
@@ -488,7 +555,88 @@ func (r *reader) oneOf(name string, allowed ...string) string {
 	return v
 }
 
+// unlessNone is the value of name, or "" when it is "none".
+func (r *reader) unlessNone(name string) string {
+	if strings.EqualFold(r.values[name], "none") {
+		return ""
+	}
+	return r.values[name]
+}
+
+// rate reads a per-second rate; bursts are twice the rate.
+func (r *reader) rate(name string) httpapi.RateLimit {
+	f, err := strconv.ParseFloat(r.values[name], 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		r.fail(name, "must be a number of requests per second (0: no limit), got %q", r.values[name])
+		return httpapi.RateLimit{}
+	}
+	return httpapi.RateLimit{PerSecond: f, Burst: int(math.Ceil(2 * f))}
+}
+
+// prefixes reads addresses and CIDRs.
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range r.list(name) {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				r.fail(name, "%q is neither an address nor a CIDR such as 10.0.0.0/8", v)
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// urls reads a list of http(s) URLs.
+func (r *reader) urls(name string) []string {
+	out := r.list(name)
+	for _, v := range out {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.fail(name, "%q is not an http(s) URL", v)
+		}
+	}
+	return out
+}
+
+// vcContexts reads URL=FILE pairs of JSON-LD contexts (vc.ParseContextList).
+func (r *reader) vcContexts(name string) *vc.Contexts {
+	c, err := vc.ParseContextList(r.values[name], nil)
+	if err != nil {
+		r.fail(name, "%v", err)
+	}
+	return c
+}
+
+// vcVerify reads how credential proofs are checked: enforce by default with
+// an allow-list, off without one.
+func (r *reader) vcVerify(name string, allow []string) string {
+	v := strings.ToLower(r.values[name])
+	switch v {
+	case "":
+		if len(allow) > 0 {
+			return httpapi.CredentialCheckEnforce
+		}
+		return httpapi.CredentialCheckOff
+	case httpapi.CredentialCheckEnforce, httpapi.CredentialCheckLogOnly:
+		if len(allow) == 0 {
+			r.fail(name, "%s needs MOSIP_VERIFIABLE_CREDENTIAL_ALLOWLIST: the keys credentials must be signed with", v)
+		}
+		return v
+	case httpapi.CredentialCheckOff:
+		return v
+	}
+	r.fail(name, "must be one of enforce, log-only, off, got %q", r.values[name])
+	return v
+}
+
 func (r *reader) list(name string) []string {
+	if strings.EqualFold(r.values[name], "none") {
+		return nil
+	}
 	var out []string
 	for _, p := range strings.Split(r.values[name], ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -82,9 +82,10 @@ func TestSecretsFromFiles(t *testing.T) {
 	env := requiredEnv()
 	delete(env, "MOSIP_WEBSUB_SECRET")
 	env["MOSIP_WEBSUB_SECRET_FILE"] = file
+	env["ADMIN_TOKEN_FILE"] = file
 	c, err := LoadConfig(envOf(env))
-	if err != nil || c.WebSubSecret != "from-a-file" {
-		t.Errorf("secret from file: %q, %v", c.WebSubSecret, err)
+	if err != nil || c.WebSubSecret != "from-a-file" || c.AdminToken != "from-a-file" {
+		t.Errorf("secrets from files: %q, %q, %v", c.WebSubSecret, c.AdminToken, err)
 	}
 	env["MOSIP_WEBSUB_SECRET"] = "both"
 	if _, err := LoadConfig(envOf(env)); err == nil || !strings.Contains(err.Error(), "not both") {

@@ -20,16 +20,18 @@ import (
 	"testing"
 	"time"
 
+	"opencrvs-mosip/internal/httpapi"
 	"opencrvs-mosip/internal/mosip"
 	"opencrvs-mosip/internal/sim/mosipsim"
 	"opencrvs-mosip/internal/sim/opencrvssim"
 	"opencrvs-mosip/internal/store"
+	"opencrvs-mosip/internal/vc"
 )
 
 // system is the real mediator with both simulators, on 127.0.0.1 ports
 // chosen by the kernel.
 type system struct {
-	t           *testing.T
+	t           testing.TB
 	mediator    *Mediator
 	mediatorURL string
 	mosip       *mosipsim.Sim
@@ -41,14 +43,18 @@ type system struct {
 	mosipSrv    *httptest.Server
 	opencrvsSrv *httptest.Server
 	partner     *mosip.KeyPair
-	cfg         Config
-	log         *slog.Logger
-	cancel      context.CancelFunc
-	done        chan error
+	// vcKey signs the MOSIP simulator's verifiable credentials (its key at
+	// /.well-known/public-key.json, allow-listed): tests sign with it too.
+	vcKey  *rsa.PrivateKey
+	cfg    Config
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan error
 	// deadline bounds every wait of the test: a stuck system fails the
 	// test in minutes.
 	deadline time.Time
 	stop     func()
+	wrap     func(http.Handler) http.Handler
 }
 
 type systemOptions struct {
@@ -61,9 +67,12 @@ type systemOptions struct {
 	// logger, when set, replaces testLogger for the mediator and the
 	// simulators (each adds its "component" attribute).
 	logger *slog.Logger
+	// wrap, when set, wraps the mediator's HTTP handler (at every start):
+	// a test sees each request the mediator serves and its answer.
+	wrap func(http.Handler) http.Handler
 }
 
-func startSystem(t *testing.T, opts systemOptions) *system {
+func startSystem(t testing.TB, opts systemOptions) *system {
 	t.Helper()
 	log := testLogger(t)
 	if opts.logger != nil {
@@ -84,11 +93,22 @@ func startSystem(t *testing.T, opts systemOptions) *system {
 	if opts.mosip != nil {
 		opts.mosip(&simCfg)
 	}
+	if simCfg.CredentialKey == nil {
+		if simCfg.CredentialKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mosipSim, err := mosipsim.New(simCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mosipSrv := httptest.NewServer(mosipSim)
+	// The simulator's credentials are verified as MOSIP's would be: its key
+	// allow-listed, its JSON-LD context configured (never fetched).
+	vcContexts, err := vc.BundledContexts().With(mosipSrv.URL+"/.well-known/mosip-context.json", mosipsim.VCContext())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -135,6 +155,9 @@ func startSystem(t *testing.T, opts systemOptions) *system {
 		RenewInterval:      time.Hour,
 		P12Path:            p12Path,
 		P12Password:        "test-password",
+		VCAllowList:        []string{mosipSrv.URL + "/.well-known/public-key.json"},
+		VCVerify:           httpapi.CredentialCheckEnforce,
+		VCContexts:         vcContexts,
 		MaxBodyBytes:       1 << 20,
 		CallTimeout:        cmpDur(opts.callTimeout, 5*time.Second),
 		RetryBase:          cmpDur(opts.retryBase, 10*time.Millisecond),
@@ -163,8 +186,12 @@ func startSystem(t *testing.T, opts systemOptions) *system {
 		t: t, mediator: m, mediatorURL: mediatorURL,
 		mosip: mosipSim, mosipURL: mosipSrv.URL, mosipSrv: mosipSrv,
 		opencrvs: opencrvsSim, opencrvsURL: opencrvsSrv.URL, opencrvsSrv: opencrvsSrv,
-		partner: partner, cfg: cfg, log: log,
+		partner: partner, vcKey: simCfg.CredentialKey, cfg: cfg, log: log,
 		deadline: time.Now().Add(5 * time.Minute),
+		wrap:     opts.wrap,
+	}
+	if s.wrap != nil {
+		m.handler = s.wrap(m.handler)
 	}
 	s.run(ln)
 	stopped := false
@@ -189,7 +216,7 @@ func (s *system) run(ln net.Listener) {
 	go func() { s.done <- s.mediator.Run(ctx, ln) }()
 }
 
-func (s *system) stopMediator(t *testing.T) {
+func (s *system) stopMediator(t testing.TB) {
 	t.Helper()
 	s.cancel()
 	select {
@@ -207,6 +234,14 @@ func (s *system) stopMediator(t *testing.T) {
 func (s *system) restartMediator(t *testing.T) {
 	t.Helper()
 	s.stopMediator(t)
+	s.startMediator(t)
+}
+
+// startMediator starts a new mediator on the database and address of one
+// that stopMediator stopped (work on the stopped system's database goes in
+// between, such as an import).
+func (s *system) startMediator(t *testing.T) {
+	t.Helper()
 	var ln net.Listener
 	var err error
 	for range 50 { // the address was just released; take it back
@@ -221,6 +256,9 @@ func (s *system) restartMediator(t *testing.T) {
 	m, err := New(t.Context(), s.cfg, s.log.With("component", "mediator"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s.wrap != nil {
+		m.handler = s.wrap(m.handler)
 	}
 	s.mediator = m
 	s.run(ln)
@@ -281,7 +319,7 @@ func cmpInt(a, b int) int {
 	return b
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() && os.Getenv("E2E_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

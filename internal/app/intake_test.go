@@ -141,6 +141,7 @@ func TestIntakeRefusesBadInput(t *testing.T) {
 			p["requestFields"] = map[string]any{"birthCertificateNumber": 12}
 		}), 400, "requestFields.birthCertificateNumber", "string"},
 		{"mapped with a list for requestFields", good, []byte(`{"trackingId":"B1","requestFields":[1]}`), 400, "requestFields", "object"},
+		{"JSON nested too deep", good, []byte(`{"resourceType":"Bundle","entry":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`), 400, "", "nests deeper"},
 		{"oversize body", good, append([]byte(`{"resourceType":"Bundle","x":"`), append(bytes.Repeat([]byte("a"), int(s.cfg.MaxBodyBytes)), []byte(`"}`)...)...), 413, "", "limit"},
 	}
 	for _, tt := range tests {

@@ -24,6 +24,7 @@ import (
 	"opencrvs-mosip/internal/mosip"
 	"opencrvs-mosip/internal/sim/mosipsim"
 	"opencrvs-mosip/internal/sim/opencrvssim"
+	"opencrvs-mosip/internal/telemetry/otlptest"
 )
 
 // The mediator's log, at debug level, holds none of the personal values
@@ -35,6 +36,8 @@ import (
 // The simulators' lines are left out: they are test tools.
 func TestLogScanNoPersonalDataInMediatorLog(t *testing.T) {
 	logs := &lockedBuffer{}
+	// Tracing is on, and every span the mediator exports is scanned too.
+	traces := otlptest.NewCollector(t)
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// Everything OpenCRVS sends the mediator and every WebSub delivery
 	// MOSIP makes goes through a recording proxy, so that the test knows
@@ -74,6 +77,7 @@ func TestLogScanNoPersonalDataInMediatorLog(t *testing.T) {
 			c.PartnerMISPLK, c.PartnerID, c.PartnerAPIKey = testMISPLK, testIDAPartner, testIDAAPIKey
 			c.IDAEncryptCert = certPath
 			c.IDASignP12, c.IDASignPassword = c.P12Path, c.P12Password
+			c.OTLPTracesEndpoint = traces.URL + otlptest.TracesPath
 		},
 	})
 
@@ -220,6 +224,25 @@ func TestLogScanNoPersonalDataInMediatorLog(t *testing.T) {
 		t.Fatalf("only %d mediator log lines, none at DEBUG: the scan saw nothing", mediatorLines)
 	}
 	t.Logf("scanned %d mediator log lines for %d personal values and secrets", mediatorLines, len(secrets.values))
+
+	spans := traces.Spans()
+	if len(spans) < 20 {
+		t.Fatalf("only %d spans exported: the scan saw nothing", len(spans))
+	}
+	for _, sp := range spans {
+		texts := []string{sp.Name}
+		for k, v := range sp.Attributes {
+			texts = append(texts, k+"="+v)
+		}
+		for _, text := range texts {
+			for _, v := range secrets.values {
+				if containsValue(text, v.text) {
+					t.Errorf("span %q holds a %s (%q): %s", sp.Name, v.kind, v.text, text)
+				}
+			}
+		}
+	}
+	t.Logf("scanned %d spans", len(spans))
 }
 
 // The log scan's matcher finds values as whole tokens, in JSON-escaped

@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,11 +26,46 @@ func TestREADMEShowsFailurePolicy(t *testing.T) {
 	checkREADMEBlock(t, "failure-policy", jobs.PolicyMarkdown())
 }
 
+// The configuration reference (docs/configuration.md) is the options
+// table too.
+func TestREADMEConfigurationReference(t *testing.T) {
+	var table strings.Builder
+	WriteOptionsMarkdown(&table)
+	checkDocBlock(t, "../../docs/configuration.md", "options", table.String())
+}
+
+// The Compose env file documents every option (WriteEnvExample), as a
+// whole generated file.
+func TestREADMEEnvExample(t *testing.T) {
+	const path = "../../deploy/compose/mediator.env.example"
+	var want strings.Builder
+	WriteEnvExample(&want)
+	got, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if string(got) == want.String() {
+		return
+	}
+	if os.Getenv("UPDATE_README") != "" {
+		if err := os.WriteFile(path, []byte(want.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("%s is out of date; run UPDATE_README=1 go test ./internal/app -run README", path)
+}
+
 // checkREADMEBlock compares the README's block between <!-- name:begin ...
 // and <!-- name:end --> with want; UPDATE_README=1 rewrites it.
 func checkREADMEBlock(t *testing.T, name, want string) {
 	t.Helper()
-	const path = "../../README.md"
+	checkDocBlock(t, "../../README.md", name, want)
+}
+
+// checkDocBlock is checkREADMEBlock for the document at path.
+func checkDocBlock(t *testing.T, path, name, want string) {
+	t.Helper()
 	readme, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +73,7 @@ func checkREADMEBlock(t *testing.T, name, want string) {
 	begin, end := "<!-- "+name+":begin", "<!-- "+name+":end -->"
 	i, j := bytes.Index(readme, []byte(begin)), bytes.Index(readme, []byte(end))
 	if i < 0 || j < i {
-		t.Fatalf("README.md has no %s ... %s block", begin, end)
+		t.Fatalf("%s has no %s ... %s block", path, begin, end)
 	}
 	i += bytes.IndexByte(readme[i:], '\n') + 1
 	if got := string(readme[i:j]); got != want {
@@ -47,6 +84,57 @@ func checkREADMEBlock(t *testing.T, name, want string) {
 			}
 			return
 		}
-		t.Errorf("README.md's %s block is out of date; run UPDATE_README=1 go test ./internal/app -run README", name)
+		t.Errorf("%s's %s block is out of date; run UPDATE_README=1 go test ./internal/app -run README", path, name)
+	}
+}
+
+// mosipAPIVariables are the environment variables of the Node mosip-api
+// (packages/mosip-api src/constants.ts, 1.8 and 1.9).
+var mosipAPIVariables = []string{
+	"PORT", "HOST", "LOCALE", "SQLITE_DATABASE_PATH", "CLIENT_APP_URL",
+	"OPENCRVS_GRAPHQL_GATEWAY_URL", "OPENCRVS_GATEWAY_URL", "OPENCRVS_PUBLIC_KEY_URL",
+	"MOSIP_AUTH_URL", "MOSIP_AUTH_CLIENT_APP_ID",
+	"MOSIP_PACKET_AUTH_CLIENT_ID", "MOSIP_PACKET_AUTH_CLIENT_SECRET",
+	"MOSIP_WEBSUB_AUTH_CLIENT_ID", "MOSIP_WEBSUB_AUTH_CLIENT_SECRET",
+	"MOSIP_WEBSUB_HUB_URL", "MOSIP_WEBSUB_SECRET", "MOSIP_WEBSUB_TOPIC", "MOSIP_WEBSUB_CALLBACK_URL",
+	"MOSIP_VERIFIABLE_CREDENTIAL_ALLOWLIST", "TRANSACTION_ID_PREFIX",
+	"MOSIP_BIRTH_WEBHOOK_URL", "MOSIP_DEATH_WEBHOOK_URL",
+	"ESIGNET_USERINFO_URL", "ESIGNET_TOKEN_URL", "OPENID_PROVIDER_CLAIMS", "OIDP_CLIENT_PRIVATE_KEY_PATH",
+	"PARTNER_APIKEY", "PARTNER_MISP_LK", "PARTNER_ID", "IDA_AUTH_DOMAIN_URI", "IDA_AUTH_URL",
+	"ENCRYPT_CERT_PATH", "DECRYPT_P12_FILE_PATH", "DECRYPT_P12_FILE_PASSWORD",
+	"SIGN_P12_FILE_PATH", "SIGN_P12_FILE_PASSWORD",
+	"MOSIP_CREATE_PACKET_URL", "MOSIP_PROCESS_PACKET_URL", "MOSIP_CENTER_ID", "MOSIP_MACHINE_ID",
+}
+
+// docs/switching-from-mosip-api.md names every mosip-api variable, and
+// says "not read" exactly for those the mediator does not read.
+func TestREADMESwitchingListsMosipAPIVariables(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/switching-from-mosip-api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := OptionNames()
+	named := map[string]bool{}
+	name := regexp.MustCompile("`([A-Z][A-Z0-9_]+)`")
+	for _, line := range strings.Split(string(doc), "\n") {
+		cells := strings.Split(strings.TrimSpace(line), "|")
+		if len(cells) < 4 || !slices.ContainsFunc(mosipAPIVariables, func(v string) bool { return strings.Contains(cells[1], "`"+v+"`") }) {
+			continue
+		}
+		notRead := strings.HasPrefix(strings.TrimSpace(cells[2]), "not read")
+		for _, m := range name.FindAllStringSubmatch(cells[1], -1) {
+			named[m[1]] = true
+			switch read := slices.Contains(known, m[1]); {
+			case read && notRead:
+				t.Errorf("switching-from-mosip-api.md says %s is not read, but the mediator reads it", m[1])
+			case !read && !notRead:
+				t.Errorf("switching-from-mosip-api.md says what the mediator does with %s, but it does not read it", m[1])
+			}
+		}
+	}
+	for _, v := range mosipAPIVariables {
+		if !named[v] {
+			t.Errorf("switching-from-mosip-api.md does not say what becomes of mosip-api's %s", v)
+		}
 	}
 }

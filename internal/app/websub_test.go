@@ -15,18 +15,11 @@ import (
 )
 
 // credentialEvent builds a CREDENTIAL_ISSUED delivery for rid as MOSIP's
-// credential service would, encrypted to the partner certificate.
+// credential service would: a verifiable credential signed with the MOSIP
+// simulator's (allow-listed) key, encrypted to the partner certificate.
 func (s *system) credentialEvent(t *testing.T, eventID, rid, vid string) []byte {
 	t.Helper()
-	vc, _ := json.Marshal(map[string]any{
-		"id": "http://mosip.io/credentials/" + eventID, "type": []string{"MOSIPVerifiableCredential"},
-		"credentialSubject": map[string]any{"id": rid, "UIN": "7346597054", "VID": vid},
-	})
-	enc, err := mosip.EncryptCredential(s.partner.Cert, vc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.event(t, eventID, rid, enc)
+	return s.event(t, eventID, rid, s.encrypt(t, s.signedCredential(t, rid, map[string]any{"UIN": "7346597054", "VID": vid})))
 }
 
 func (s *system) event(t *testing.T, eventID, rid, credential string) []byte {

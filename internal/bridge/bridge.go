@@ -50,6 +50,10 @@ const (
 	// IntakeEventDocument is an OpenCRVS 1.9 EventDocument: the mediator
 	// applied the country rules and mapping to its declaration.
 	IntakeEventDocument Intake = "event-document"
+	// IntakeMosipAPI is a transaction imported from the database of the Node
+	// mosip-api (`migrate --from-mosip-api`): a packet it sent to MOSIP,
+	// waiting for its credential. The mediator never had its packet.
+	IntakeMosipAPI Intake = "mosip-api"
 )
 
 // Record is one OpenCRVS record, normalised so that country rules and

@@ -18,6 +18,7 @@ const (
 	ETooLarge     ErrorCode = "too_large"    // the body is above the limit
 	EUnavailable  ErrorCode = "unavailable"  // a dependency is down; try later
 	EBusy         ErrorCode = "busy"         // too much work waiting, or shutting down; try later
+	ERateLimited  ErrorCode = "rate_limited" // this client sent more than its share; try later
 	EInternal     ErrorCode = "internal"     // a bug or an unexpected failure
 	EUnsupported  ErrorCode = "unsupported"  // a well-formed input we do not handle
 	EUpstream     ErrorCode = "upstream"     // a dependency answered something wrong or untrustworthy (HTTP 502)

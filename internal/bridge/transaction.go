@@ -29,12 +29,15 @@ const (
 	StateReported State = "REPORTED"
 	// StateDead: retries exhausted; waits for an operator.
 	StateDead State = "DEAD"
+	// StateCancelled: an operator stopped the transaction (the reason is in
+	// its event log); OpenCRVS is not told. Final.
+	StateCancelled State = "CANCELLED"
 )
 
 // States lists every state, in pipeline order.
 var States = []State{
 	StateReceived, StateSkipped, StateQueued, StateSubmitted, StateIssued,
-	StateConfirmed, StateRejectedByMOSIP, StateReported, StateDead,
+	StateConfirmed, StateRejectedByMOSIP, StateReported, StateDead, StateCancelled,
 }
 
 // Valid reports whether s is a known state.
@@ -43,8 +46,12 @@ func (s State) Valid() bool { return slices.Contains(States, s) }
 // Final reports whether nothing more will happen to a transaction in s
 // without an operator.
 func (s State) Final() bool {
-	return s == StateConfirmed || s == StateReported || s == StateDead
+	return s == StateConfirmed || s == StateReported || s == StateDead || s == StateCancelled
 }
+
+// Waiting reports whether the mediator still has work to do on a
+// transaction in s, without an operator.
+func (s State) Waiting() bool { return s.Valid() && !s.Final() }
 
 // Transaction carries one record through MOSIP and back to OpenCRVS.
 type Transaction struct {
@@ -90,6 +97,10 @@ type Transaction struct {
 	Checks    int
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// TraceParent is the W3C traceparent of the intake that created the
+	// transaction ("" with tracing off): its jobs join that trace. Written
+	// at insert; read with Store.TraceParent.
+	TraceParent string
 }
 
 // IssuesNationalID reports whether MOSIP's answer to this transaction is a

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"strings"
 )
 
@@ -26,11 +25,12 @@ func commands() []command {
 		{"dev", "run the mediator and both simulators on this machine (SQLite under ./data)", runDev},
 		{"serve", "run the mediator, configured by environment variables (serve -h lists them)", runServe},
 		{"sim", "run one simulator: sim mosip | sim opencrvs | sim esignet", runSim},
-		{"migrate", "apply database migrations", runMigrate},
+		{"migrate", "apply database migrations; --from-mosip-api FILE.db imports what a Node mosip-api left waiting", runMigrate},
 		{"config", "config check [--record FILE]: compile the country configuration and try it on a record", runConfig},
-		{"keys", "keys generate | rotate: the keys that encrypt the tokens kept in the database", runKeys},
-		{"tx", "tx list | show AID | retry AID: operators' view of transactions", runTx},
+		{"keys", "keys generate | rotate | demo: the keys that encrypt the tokens kept in the database", runKeys},
+		{"tx", "tx list | show AID | retry AID | cancel AID | counts: transactions, through a running mediator's admin API", runTx},
 		{"load", "drive records end to end through a running system and print a JSON summary", runLoad},
+		{"healthcheck", "exit 0 if the running service answers /healthz (the container image's HEALTHCHECK; --url for another)", runHealthcheck},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -70,7 +70,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "opencrvs-mosip: the mediator between OpenCRVS and MOSIP.")
 	fmt.Fprintln(w, "\nUsage: opencrvs-mosip <command> [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun `opencrvs-mosip <command> -h` for a command's flags.")
 }
@@ -98,27 +98,5 @@ func parse(fs *flag.FlagSet, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	return nil
-}
-
-// Version is set at build time (-ldflags "-X opencrvs-mosip/internal/cli.Version=v1.2.3").
-var Version = "dev"
-
-func runVersion(_ context.Context, args []string, _ Env, stdout, stderr io.Writer) error {
-	if err := parse(flags("version", "version", stderr), args); err != nil {
-		return err
-	}
-	commit, date := "unknown", "unknown"
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				commit = s.Value
-			case "vcs.time":
-				date = s.Value
-			}
-		}
-	}
-	fmt.Fprintf(stdout, "opencrvs-mosip %s (commit %s, built %s)\n", Version, commit, date)
 	return nil
 }

@@ -55,6 +55,7 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 	mosipAddr := fs.String("mosip-addr", "127.0.0.1:20240", "MOSIP simulator listen address")
 	opencrvsAddr := fs.String("opencrvs-addr", "127.0.0.1:7070", "OpenCRVS simulator listen address")
 	dataDir := fs.String("data", "data", "directory for the database and the development partner key")
+	databaseURL := fs.String("database-url", "", "PostgreSQL database instead of SQLite under --data, postgres://... (default: $DATABASE_URL)")
 	stageDelay := fs.Duration("stage-delay", 0, "MOSIP simulator: pause between registration processor stages")
 	opencrvsVersion := fs.String("opencrvs-version", opencrvssim.Version18, "OpenCRVS simulator: version of records sent without \"version\" (1.8: FHIR/GraphQL, 1.9: EventDocument/tRPC); the mediator takes both")
 	logLevel := fs.String("log-level", firstNonEmpty(env("LOG_LEVEL"), "info"), "debug, info, warn or error")
@@ -143,6 +144,9 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 	defer opencrvsSim.Close()
 
 	defaults := map[string]string{}
+	if *databaseURL != "" {
+		defaults["DATABASE_URL"] = *databaseURL
+	}
 	if env("STORE_ENCRYPTION_KEY") == "" {
 		defaults["STORE_ENCRYPTION_KEY_FILE"] = storeKeyPath
 	}

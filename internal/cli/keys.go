@@ -12,14 +12,18 @@ import (
 	"opencrvs-mosip/internal/store"
 )
 
-const keysSynopsis = `keys generate [--id ID] | keys rotate [--sqlite PATH]
+const keysSynopsis = `keys generate [--id ID] | keys rotate [--sqlite PATH] | keys demo [--dir DIR]
 
 generate prints a new STORE_ENCRYPTION_KEY entry. To change keys, put the
 new entry first and keep the old one after it (comma-separated), restart,
 run rotate (it re-encrypts every stored token with the first key), then
-drop the old entry.`
+drop the old entry. demo writes the keys of a demonstration with the
+simulators (never for production).`
 
 func runKeys(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "demo" {
+		return runKeysDemo(args[1:], stdout, stderr) // demo.go
+	}
 	if len(args) == 0 || (args[0] != "generate" && args[0] != "rotate") {
 		fmt.Fprintf(stderr, "Usage: opencrvs-mosip %s\n", keysSynopsis)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
@@ -29,7 +33,7 @@ func runKeys(ctx context.Context, args []string, env Env, stdout, stderr io.Writ
 	}
 	fs := flags("keys "+args[0], keysSynopsis, stderr)
 	id := fs.String("id", "k"+time.Now().UTC().Format("20060102"), "generate: the key's id")
-	path := fs.String("sqlite", "", "rotate: SQLite database file (default: $SQLITE_DATABASE_PATH, else data/opencrvs-mosip.sqlite)")
+	path := fs.String("sqlite", "", "rotate: SQLite database file (default: PostgreSQL when $DATABASE_URL is set, else $SQLITE_DATABASE_PATH, else data/opencrvs-mosip.sqlite)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -52,8 +56,12 @@ func runKeys(ctx context.Context, args []string, env Env, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("STORE_ENCRYPTION_KEY: %w", err)
 	}
-	dbPath := firstNonEmpty(*path, env("SQLITE_DATABASE_PATH"), "data/opencrvs-mosip.sqlite")
-	st, err := store.Open(ctx, store.Config{Path: dbPath, MustExist: true, Sealer: sealer})
+	dbCfg, _, err := databaseConfig(env, *path)
+	if err != nil {
+		return err
+	}
+	dbCfg.MustExist, dbCfg.Sealer = true, sealer
+	st, err := store.Open(ctx, dbCfg)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 
 	"opencrvs-mosip/internal/app"
+	"opencrvs-mosip/internal/mosipapi"
 	"opencrvs-mosip/internal/store"
 	"opencrvs-mosip/internal/telemetry"
 )
@@ -52,18 +53,28 @@ func serve(ctx context.Context, cfg app.Config, logOut io.Writer) error {
 }
 
 func runMigrate(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) error {
-	fs := flags("migrate", "migrate [--sqlite PATH]", stderr)
-	path := fs.String("sqlite", "", "SQLite database file (default: $SQLITE_DATABASE_PATH, else data/opencrvs-mosip.sqlite)")
+	fs := flags("migrate", migrateSynopsis, stderr)
+	path := fs.String("sqlite", "", "SQLite database file (default: PostgreSQL when $DATABASE_URL is set, else $SQLITE_DATABASE_PATH, else data/opencrvs-mosip.sqlite)")
+	from := fs.String("from-mosip-api", "", "then import the pending transactions of this Node mosip-api SQLite database (import.go)")
+	deaths := fs.String("death-numbers", mosipapi.DefaultDeathNumbers, "with --from-mosip-api: a regular expression matching the registration numbers of deaths (the others are births)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *path == "" {
-		*path = env("SQLITE_DATABASE_PATH")
+	cfg, name, err := databaseConfig(env, *path)
+	if err != nil {
+		return err
 	}
-	if *path == "" {
-		*path = "data/opencrvs-mosip.sqlite"
+	var imp *mosipAPIImport
+	if *from != "" {
+		var err error
+		if imp, err = newMosipAPIImport(env, *from, *deaths); err != nil {
+			return err
+		}
 	}
-	st, err := store.Open(ctx, store.Config{Path: *path})
+	if imp != nil {
+		cfg.Sealer = imp.sealer
+	}
+	st, err := store.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -71,6 +82,9 @@ func runMigrate(ctx context.Context, args []string, env Env, stdout, stderr io.W
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "database %s is up to date\n", *path)
+	fmt.Fprintf(stdout, "%s is up to date\n", name)
+	if imp != nil {
+		return imp.run(ctx, st, stdout, stderr)
+	}
 	return nil
 }

@@ -1,27 +1,31 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/subtle"
+	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
+	"opencrvs-mosip/internal/admin"
 	"opencrvs-mosip/internal/bridge"
-	"opencrvs-mosip/internal/pipeline"
-	"opencrvs-mosip/internal/store"
 )
 
-// admin guards an operators' route with the ADMIN_TOKEN bearer token.
+// admin guards an operators' route with the ADMIN_TOKEN bearer token
+// (compared in constant time).
 func (h *handler) admin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if h.AdminToken == "" {
 			writeError(w, r, h.Logger, bridge.Errorf(bridge.EForbidden, "the admin API is off: set ADMIN_TOKEN to turn it on"))
 			return
 		}
+		if h.tooManyFailures(w, r) {
+			return
+		}
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") ||
 			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(h.AdminToken)) != 1 {
+			h.signInLimits.allow(r)
 			writeError(w, r, h.Logger, bridge.FieldErrorf(bridge.EUnauthorized, "Authorization", "the admin API needs Authorization: Bearer <ADMIN_TOKEN>"))
 			return
 		}
@@ -30,65 +34,81 @@ func (h *handler) admin(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// listTransactions: GET /admin/transactions?state=DEAD&limit=50&before=<RFC 3339>
+// adminWho names the admin API in transactions' event logs.
+const adminWho = "admin API"
+
+// listTransactions: GET /admin/transactions?state=&kind=&version=&older_than=&q=&limit=&cursor=
+// answers an admin.Page, newest first.
 func (h *handler) listTransactions(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := store.ListFilter{State: bridge.State(strings.ToUpper(q.Get("state")))}
-	if f.State != "" && !f.State.Valid() {
-		writeError(w, r, h.Logger, bridge.FieldErrorf(bridge.EInvalid, "state", "unknown state %q", q.Get("state")))
-		return
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, r, h.Logger, bridge.FieldErrorf(bridge.EInvalid, "limit", "limit must be a number from 1 to 1000"))
-			return
-		}
-		f.Limit = n
-	}
-	if v := q.Get("before"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			writeError(w, r, h.Logger, bridge.FieldErrorf(bridge.EInvalid, "before", "before must be an RFC 3339 time such as 2026-01-02T15:04:05Z"))
-			return
-		}
-		f.Before = t
-	}
-	list, err := h.Store.List(r.Context(), f)
+	q, err := admin.ParseQuery(r.URL.Query())
 	if err != nil {
 		writeError(w, r, h.Logger, err)
 		return
 	}
-	views := make([]pipeline.TransactionView, len(list))
-	for i, tr := range list {
-		views[i] = pipeline.View(tr, nil)
+	page, err := h.adminService.List(r.Context(), q)
+	if err != nil {
+		writeError(w, r, h.Logger, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"transactions": views})
+	writeJSON(w, http.StatusOK, page)
 }
 
-// showTransaction: GET /admin/transactions/{id}, with its event log.
+// showTransaction: GET /admin/transactions/{id} answers an admin.Detail:
+// the transaction with its event log and last error.
 func (h *handler) showTransaction(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	tr, err := h.Store.Transaction(r.Context(), id)
+	d, err := h.adminService.Show(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, h.Logger, err)
 		return
 	}
-	events, err := h.Store.Events(r.Context(), id)
-	if err != nil {
-		writeError(w, r, h.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, pipeline.View(tr, events))
+	writeJSON(w, http.StatusOK, d)
 }
 
 // retryTransaction: POST /admin/transactions/{id}/retry revives a DEAD
-// transaction.
+// transaction or resubmits one MOSIP refused (admin.Service.Retry).
 func (h *handler) retryTransaction(w http.ResponseWriter, r *http.Request) {
-	tr, err := h.Pipeline.Retry(r.Context(), r.PathValue("id"), "admin API")
+	v, err := h.adminService.Retry(r.Context(), r.PathValue("id"), adminWho)
 	if err != nil {
 		writeError(w, r, h.Logger, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, pipeline.View(tr, nil))
+	writeJSON(w, http.StatusOK, v)
+}
+
+// cancelRequest is the body of POST /admin/transactions/{id}/cancel.
+type cancelRequest struct {
+	Reason string `json:"reason"`
+}
+
+// cancelTransaction: POST /admin/transactions/{id}/cancel {"reason": "..."}
+// stops a transaction for good (admin.Service.Cancel).
+func (h *handler) cancelTransaction(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r, 16<<10)
+	if err != nil {
+		writeError(w, r, h.Logger, err)
+		return
+	}
+	var req cancelRequest
+	if len(bytes.TrimSpace(body)) == 0 {
+		// No body: no reason, which Cancel answers.
+	} else if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, r, h.Logger, bridge.Errorf(bridge.EInvalid, `the body must be JSON: {"reason": "why the transaction is cancelled"}`))
+		return
+	}
+	v, err := h.adminService.Cancel(r.Context(), r.PathValue("id"), req.Reason, adminWho)
+	if err != nil {
+		writeError(w, r, h.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// counts: GET /admin/counts answers admin.Counts.
+func (h *handler) counts(w http.ResponseWriter, r *http.Request) {
+	c, err := h.adminService.Counts(r.Context())
+	if err != nil {
+		writeError(w, r, h.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }

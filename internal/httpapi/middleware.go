@@ -76,12 +76,14 @@ func observe(log *slog.Logger, next http.Handler) http.Handler {
 			}
 			log.Log(r.Context(), level, "http request", "request_id", id, "method", r.Method, "route", r.Pattern,
 				"status", rec.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+			spanRoute(r, rec.status)
 		}()
 		next.ServeHTTP(rec, r)
 	})
 }
 
-// readBody reads at most limit bytes of the request body.
+// readBody reads at most limit bytes of the request body, and refuses
+// JSON nested deeper than maxJSONDepth.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
@@ -90,6 +92,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, bridge.Errorf(bridge.ETooLarge, "the body is larger than the limit of %d bytes", limit)
 	case err != nil:
 		return nil, &bridge.Error{Code: bridge.EInvalid, Message: "the body could not be read", Err: err}
+	}
+	if err := checkJSONDepth(body, maxJSONDepth); err != nil {
+		return nil, err
 	}
 	return body, nil
 }

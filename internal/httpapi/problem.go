@@ -48,6 +48,8 @@ func status(code bridge.ErrorCode) (int, string) {
 		return http.StatusServiceUnavailable, "Service unavailable"
 	case bridge.EBusy:
 		return http.StatusServiceUnavailable, "Busy"
+	case bridge.ERateLimited:
+		return http.StatusTooManyRequests, "Too many requests"
 	case bridge.EUpstream:
 		return http.StatusBadGateway, "Bad gateway"
 	}

@@ -4,12 +4,17 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/rsa"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"opencrvs-mosip/internal/admin"
 	"opencrvs-mosip/internal/bridge"
 	"opencrvs-mosip/internal/esignet"
 	"opencrvs-mosip/internal/ida"
@@ -17,6 +22,8 @@ import (
 	"opencrvs-mosip/internal/opencrvs"
 	"opencrvs-mosip/internal/pipeline"
 	"opencrvs-mosip/internal/store"
+	"opencrvs-mosip/internal/telemetry"
+	"opencrvs-mosip/internal/vc"
 	"opencrvs-mosip/internal/websub"
 )
 
@@ -39,6 +46,11 @@ type Config struct {
 	WebSubTopic        string
 	// PartnerKey decrypts credentials MOSIP issued to us.
 	PartnerKey *rsa.PrivateKey
+	// Credentials verifies the proofs of delivered credentials and
+	// CredentialCheck (CredentialCheckEnforce or CredentialCheckLogOnly)
+	// says what a failure does; nil or CredentialCheckOff: not checked.
+	Credentials     *vc.Verifier
+	CredentialCheck string
 	// MaxBodyBytes limits request bodies (default 10 MiB).
 	MaxBodyBytes int64
 	// MaxQueueDepth is how many records may wait for submission before
@@ -64,15 +76,46 @@ type Config struct {
 	ESignet         *esignet.Client
 	ESignetClientID string
 	CORSOrigins     []string
+	// IntakeRateLimit and VerifyRateLimit bound each client's requests to
+	// the record routes and to the verification routes (zero: no limit).
+	// A client is its address; behind one of TrustedProxies, the address
+	// that proxy saw (X-Forwarded-For).
+	IntakeRateLimit RateLimit
+	VerifyRateLimit RateLimit
+	// SignInLimit is each client's budget of wrong admin tokens, on the
+	// admin API and the dashboard's sign-in (zero: ten at once, then one
+	// every five seconds).
+	SignInLimit    RateLimit
+	TrustedProxies []netip.Prefix
 	// AdminToken is the bearer token of /admin (empty: the admin API is off).
 	AdminToken string
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Admin answers /admin (nil: one on Store and Pipeline).
+	Admin *admin.Service
+	// Dashboard serves the operators' pages under /ui/ (internal/dashboard;
+	// nil: /ui/ answers 404).
+	Dashboard http.Handler
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// Tracer makes a server span of every request (nil: no spans).
+	Tracer trace.Tracer
+	// Metrics is served at GET /metrics and counts WebSub deliveries (nil:
+	// /metrics answers 404).
+	Metrics *telemetry.Metrics
+	// Readiness configures /readyz (health.go).
+	Readiness Readiness
+
+	// routeSeen, when set, is told the pattern of every route New
+	// registers: the OpenAPI test lists the routes with it.
+	routeSeen func(pattern string)
 }
 
 type handler struct {
 	Config
-	admission *admission
+	admission                  *admission
+	adminService               *admin.Service
+	intakeLimits, verifyLimits *clientLimits
+	signInLimits               *clientLimits // failed admin tokens (limits.go)
+	ready                      *readiness
 }
 
 // New returns the mediator's HTTP handler.
@@ -86,23 +129,34 @@ func New(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &handler{Config: cfg, admission: &admission{max: cfg.MaxQueueDepth, stopping: cfg.Stopping, now: cfg.Now}}
+	h := &handler{
+		Config:       cfg,
+		admission:    &admission{max: cfg.MaxQueueDepth, stopping: cfg.Stopping, now: cfg.Now},
+		intakeLimits: newClientLimits(cfg.IntakeRateLimit, cfg.TrustedProxies, cfg.Now),
+		verifyLimits: newClientLimits(cfg.VerifyRateLimit, cfg.TrustedProxies, cfg.Now),
+		signInLimits: newClientLimits(cmp.Or(cfg.SignInLimit, failedSignIns), cfg.TrustedProxies, cfg.Now),
+		ready:        newReadiness(cfg.Readiness),
+	}
+	h.adminService = cfg.Admin
+	if h.adminService == nil {
+		h.adminService = &admin.Service{Store: cfg.Store, Pipeline: cfg.Pipeline, Logger: cfg.Logger, Now: cfg.Now}
+	}
 	if cfg.Store != nil {
 		h.admission.count = func(ctx context.Context) (int, error) { return cfg.Store.CountInState(ctx, bridge.StateQueued) }
 	}
-	mux := http.NewServeMux()
+	mux := newRouter(cfg.routeSeen) // a ServeMux (openapi.go)
 
 	// OpenCRVS country configuration.
-	mux.HandleFunc("POST /events/registration", h.registration)
-	mux.HandleFunc("POST /events/death-reversal", h.deathReversal)
+	mux.HandleFunc("POST /events/registration", h.limited(h.intakeLimits, h.registration))
+	mux.HandleFunc("POST /events/death-reversal", h.limited(h.intakeLimits, h.deathReversal))
 	mux.HandleFunc("GET /events/death-reversal/{id}", h.deathReversalStatus)
 	// In-form identity verification through MOSIP IDA (verify.go, review.go).
-	mux.HandleFunc("POST /verify", h.verify)
-	mux.HandleFunc("POST /events/review", h.review)
-	mux.HandleFunc("POST /verify-qr", h.verifyQR) // ID card QR codes (verifyqr.go)
+	mux.HandleFunc("POST /verify", h.limited(h.verifyLimits, h.verify))
+	mux.HandleFunc("POST /events/review", h.limited(h.verifyLimits, h.review))
+	mux.HandleFunc("POST /verify-qr", h.limited(h.verifyLimits, h.verifyQR)) // ID card QR codes (verifyqr.go)
 
 	// OpenCRVS client (the registrar's browser): E-Signet user info (esignet.go).
-	mux.HandleFunc("POST /esignet/get-oidp-user-info", h.esignetUserInfo)
+	mux.HandleFunc("POST /esignet/get-oidp-user-info", h.limited(h.verifyLimits, h.esignetUserInfo))
 	mux.HandleFunc("OPTIONS /esignet/get-oidp-user-info", h.esignetPreflight)
 
 	// MOSIP WebSub hub: intent verification and deliveries. MOSIP has been
@@ -119,10 +173,31 @@ func New(cfg Config) http.Handler {
 	// Operators.
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
+	// Prometheus; no credentials (ARCHITECTURE.md section 7).
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	} else {
+		mux.HandleFunc("GET /metrics", h.notFound)
+	}
 	mux.HandleFunc("GET /admin/transactions", h.admin(h.listTransactions))
 	mux.HandleFunc("GET /admin/transactions/{id}", h.admin(h.showTransaction))
 	mux.HandleFunc("POST /admin/transactions/{id}/retry", h.admin(h.retryTransaction))
+	mux.HandleFunc("POST /admin/transactions/{id}/cancel", h.admin(h.cancelTransaction))
+	mux.HandleFunc("GET /admin/counts", h.admin(h.counts))
+
+	// The API description (openapi.go): every route here is in it (a test
+	// checks), the dashboard as its entry page.
+	mux.HandleFunc("GET /openapi.yaml", h.openAPI)
+	mux.HandleFunc("GET /docs/", h.apiDocs) // and /docs, redirected here
+
+	// The operators' dashboard (HTML pages; the API description names
+	// only its entry page, GET /ui/).
+	if cfg.Dashboard != nil {
+		mux.Handle("/ui/", h.limitSignIns(cfg.Dashboard))
+	} else {
+		mux.HandleFunc("/ui/", h.notFound)
+	}
 
 	mux.HandleFunc("/", h.notFound)
-	return observe(cfg.Logger, mux)
+	return traced(cfg.Tracer, observe(cfg.Logger, mux))
 }

@@ -71,7 +71,7 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.Logger, err)
 		return
 	}
-	body, err := readBody(w, r, h.MaxBodyBytes)
+	body, err := readBody(w, r, smallBodyBytes)
 	if err != nil {
 		writeError(w, r, h.Logger, err)
 		return

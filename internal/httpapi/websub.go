@@ -4,13 +4,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"opencrvs-mosip/internal/bridge"
 	"opencrvs-mosip/internal/mosip"
 	"opencrvs-mosip/internal/pipeline"
 	"opencrvs-mosip/internal/store"
+	"opencrvs-mosip/internal/telemetry"
+	"opencrvs-mosip/internal/vc"
 	"opencrvs-mosip/internal/websub"
 )
 
@@ -44,15 +48,19 @@ func (h *handler) intent(w http.ResponseWriter, r *http.Request, sub *websub.Sub
 	}
 }
 
-// signedBody reads a WebSub delivery and checks its X-Hub-Signature; it
-// answers the request itself when either fails.
-func (h *handler) signedBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := readBody(w, r, h.MaxBodyBytes)
-	if err == nil && !websub.Verify(h.WebSubSecret, r.Header.Get(websub.SignatureHeader), body) {
-		err = bridge.FieldErrorf(bridge.EUnauthorized, websub.SignatureHeader, "missing or wrong HMAC signature")
-	}
+// signedBody reads a WebSub delivery on topic (telemetry.TopicCredential
+// or TopicIdentity) and checks its X-Hub-Signature; it answers the request
+// itself, and counts it, when either fails.
+func (h *handler) signedBody(w http.ResponseWriter, r *http.Request, topic string) ([]byte, bool) {
+	body, err := readBody(w, r, deliveryBodyBytes)
 	if err != nil {
+		h.Metrics.WebSubDelivery(topic, telemetry.DeliveryUnreadable)
 		writeError(w, r, h.Logger, err)
+		return nil, false
+	}
+	if !websub.Verify(h.WebSubSecret, r.Header.Get(websub.SignatureHeader), body) {
+		h.Metrics.WebSubDelivery(topic, telemetry.DeliveryBadSignature)
+		writeError(w, r, h.Logger, bridge.FieldErrorf(bridge.EUnauthorized, websub.SignatureHeader, "missing or wrong HMAC signature"))
 		return nil, false
 	}
 	return body, true
@@ -63,7 +71,7 @@ func (h *handler) signedBody(w http.ResponseWriter, r *http.Request) ([]byte, bo
 // the hub deliver again. A delivery that can never be applied is recorded
 // and acknowledged (status ERROR) so that the hub does not retry forever.
 func (h *handler) websubDelivery(w http.ResponseWriter, r *http.Request) {
-	body, ok := h.signedBody(w, r)
+	body, ok := h.signedBody(w, r, telemetry.TopicCredential)
 	if !ok {
 		return
 	}
@@ -87,16 +95,23 @@ func (h *handler) websubDelivery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cred, err := mosip.ParseCredential(plain)
-	clear(plain) // personal data: keep it no longer than needed
 	if err != nil {
+		clear(plain)
 		h.undeliverable(w, r, &ev, eventID, store.DeliveryUndecryptable, err.Error())
+		return
+	}
+	apply := h.checkCredential(w, r, &ev, body, eventID, cred.RegistrationID, plain)
+	clear(plain) // personal data: keep it no longer than needed
+	if !apply {
 		return
 	}
 	outcome, err := h.Pipeline.ApplyCredential(ctx, eventID, cred)
 	if err != nil {
+		h.Metrics.WebSubDelivery(telemetry.TopicCredential, telemetry.DeliveryError)
 		writeError(w, r, h.Logger, err)
 		return
 	}
+	h.Metrics.WebSubDelivery(telemetry.TopicCredential, outcome)
 	status := mosip.AckReceived
 	if outcome != store.DeliveryApplied && outcome != store.DeliveryIgnored && outcome != pipeline.OutcomeDuplicate {
 		status = mosip.AckError
@@ -104,11 +119,80 @@ func (h *handler) websubDelivery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, mosip.NewAck(&ev, status, h.Now()))
 }
 
+// How the proofs of delivered credentials are checked (MOSIP_VC_VERIFY).
+const (
+	CredentialCheckOff     = "off"
+	CredentialCheckEnforce = "enforce"
+	// CredentialCheckLogOnly logs a credential whose proof does not verify
+	// and applies it: for a migration to verified credentials.
+	CredentialCheckLogOnly = "log-only"
+)
+
+// checkCredential verifies the proof of the decrypted credential plain (for
+// transaction aid) and reports whether the delivery may be applied. When it
+// may not, it has answered: 503 while the issuer's key cannot be fetched
+// (the hub delivers again), else the delivery is recorded and acknowledged
+// with ERROR, as other deliveries that can never be applied are, so that the
+// hub does not deliver a forgery forever.
+func (h *handler) checkCredential(w http.ResponseWriter, r *http.Request, ev *mosip.CredentialEvent, body []byte, eventID, aid string, plain []byte) bool {
+	if h.Credentials == nil || h.CredentialCheck == CredentialCheckOff || h.CredentialCheck == "" {
+		return true
+	}
+	res, err := h.Credentials.Verify(r.Context(), plain)
+	reason := vc.Reason(err)
+	if err == nil {
+		if f := unsignedRead(res.Unsigned); f != "" {
+			reason = "unsigned_field"
+			err = fmt.Errorf("the signature does not cover %s, which the mediator reads: the credential's JSON-LD contexts do not define it", f)
+		}
+	}
+	if err == nil {
+		return true
+	}
+	// The AID and the reason only: vc's errors name URLs and kinds, never
+	// a credential value.
+	log := h.Logger.With("event_id", eventID, "transaction_id", aid, "reason", reason, "err", err)
+	switch {
+	case h.CredentialCheck == CredentialCheckLogOnly:
+		log.WarnContext(r.Context(), "credential proof does not verify; applied anyway (MOSIP_VC_VERIFY=log-only)")
+		return true
+	case vc.Transient(err):
+		log.WarnContext(r.Context(), "credential proof not checked: the issuer key is unavailable; the hub will deliver again")
+		writeError(w, r, h.Logger, &bridge.Error{Code: bridge.EUnavailable, Message: "the key the credential is signed with could not be fetched; deliver again later", Err: err})
+		return false
+	}
+	log.WarnContext(r.Context(), "credential refused: its proof does not verify")
+	// Recorded under the body's hash, not the event id: a forgery naming a
+	// genuine event's id must not make the genuine delivery a duplicate.
+	h.undeliverable(w, r, ev, pipeline.OutcomeUnverified+":"+bodyID(body), pipeline.OutcomeUnverified, reason+": "+err.Error())
+	return false
+}
+
+// unsignedRead returns the first property the mediator reads among the
+// unsigned ones of a verified credential: any top-level one (nothing
+// outside the credential's terms has a place in it), or a
+// credentialSubject field ParseCredential reads.
+func unsignedRead(unsigned []string) string {
+	for _, p := range unsigned {
+		field, inSubject := strings.CutPrefix(p, "credentialSubject.")
+		if !inSubject || slices.Contains(mosip.SubjectFieldsRead(), field) {
+			return p
+		}
+	}
+	return ""
+}
+
 func (h *handler) undeliverable(w http.ResponseWriter, r *http.Request, ev *mosip.CredentialEvent, eventID, outcome, detail string) {
-	if _, err := h.Pipeline.RecordUndeliverable(r.Context(), eventID, outcome, detail); err != nil {
+	isNew, err := h.Pipeline.RecordUndeliverable(r.Context(), eventID, outcome, detail)
+	if err != nil {
+		h.Metrics.WebSubDelivery(telemetry.TopicCredential, telemetry.DeliveryError)
 		writeError(w, r, h.Logger, err)
 		return
 	}
+	if !isNew {
+		outcome = pipeline.OutcomeDuplicate
+	}
+	h.Metrics.WebSubDelivery(telemetry.TopicCredential, outcome)
 	writeJSON(w, http.StatusOK, mosip.NewAck(ev, mosip.AckError, h.Now()))
 }
 
@@ -138,7 +222,7 @@ func (h *handler) identityDelivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.Logger, bridge.Errorf(bridge.ENotFound, "identity updates are not subscribed to (MOSIP_IDENTITY_UPDATE_TOPIC)"))
 		return
 	}
-	body, ok := h.signedBody(w, r)
+	body, ok := h.signedBody(w, r, telemetry.TopicIdentity)
 	if !ok {
 		return
 	}
@@ -158,13 +242,16 @@ func (h *handler) identityDelivery(w http.ResponseWriter, r *http.Request) {
 		// Acknowledged with the reason: the hub must not redeliver what can
 		// never be applied.
 		h.Logger.Warn("identity update delivery refused", "err", err)
+		h.Metrics.WebSubDelivery(telemetry.TopicIdentity, telemetry.DeliveryInvalid)
 		writeJSON(w, http.StatusOK, map[string]string{"status": mosip.AckError, "reason": err.Error()})
 		return
 	}
 	outcome, err := h.Pipeline.ApplyIdentityUpdate(r.Context(), &ev)
 	if err != nil {
+		h.Metrics.WebSubDelivery(telemetry.TopicIdentity, telemetry.DeliveryError)
 		writeError(w, r, h.Logger, err)
 		return
 	}
+	h.Metrics.WebSubDelivery(telemetry.TopicIdentity, outcome)
 	writeJSON(w, http.StatusOK, map[string]string{"status": mosip.AckReceived, "outcome": outcome})
 }

@@ -44,10 +44,13 @@ func (w *confirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) e
 	if !tr.Kind.HasOpenCRVSRecord() {
 		// A death reversal: its caller reads the outcome; no OpenCRVS record
 		// waits for it.
-		_, err := r.cfg.Store.Transition(ctx, tr.ID, store.Change{
+		applied, err := r.cfg.Store.Transition(ctx, tr.ID, store.Change{
 			From: confirmable, To: bridge.StateConfirmed, Attempt: job.Attempt, ClearToken: true,
 			Reason: "MOSIP completed the " + string(tr.Kind),
 		})
+		if applied {
+			r.cfg.Metrics.RecordConfirmed(tr)
+		}
 		return err
 	}
 	if err := r.checkToken(tr); err != nil {
@@ -68,14 +71,20 @@ func (w *confirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) e
 	case opencrvs.IsAlreadyDone(err):
 		reason = "OpenCRVS had already registered the record"
 	default:
+		r.noteCallError(err)
 		return r.failure(ctx, tr.ID, confirmable, job.JobRow, opencrvs.IsTransient(err), fmt.Errorf("confirm registration: %w", err))
 	}
 	if tr.State == bridge.StateSkipped {
 		reason += " without a national ID (not forwarded to MOSIP)"
 	}
-	_, err = r.cfg.Store.Transition(ctx, tr.ID, store.Change{
+	// Counted only by the run that made the change: a job run again after
+	// it (a crash before River recorded the success) counts nothing.
+	applied, err := r.cfg.Store.Transition(ctx, tr.ID, store.Change{
 		From: confirmable, To: bridge.StateConfirmed, Attempt: job.Attempt, Reason: reason, ClearToken: true,
 	})
+	if applied {
+		r.cfg.Metrics.RecordConfirmed(tr)
+	}
 	return err
 }
 
@@ -108,10 +117,13 @@ func (w *rejectWorker) Work(ctx context.Context, job *river.Job[RejectArgs]) err
 		return err
 	}
 	if !tr.Kind.HasOpenCRVSRecord() {
-		_, err := r.cfg.Store.Transition(ctx, tr.ID, store.Change{
+		applied, err := r.cfg.Store.Transition(ctx, tr.ID, store.Change{
 			From: rejectable, To: bridge.StateReported, Attempt: job.Attempt, ClearToken: true,
 			Reason: "MOSIP refused the " + string(tr.Kind) + "; its caller reads why",
 		})
+		if applied {
+			r.cfg.Metrics.RecordRejected(tr)
+		}
 		return err
 	}
 	if err := r.checkToken(tr); err != nil {
@@ -126,12 +138,16 @@ func (w *rejectWorker) Work(ctx context.Context, job *river.Job[RejectArgs]) err
 	defer cancel()
 	err = r.rejectInOpenCRVS(callCtx, tr, comment) // GraphQL (1.8) or tRPC (1.9)
 	if err != nil && !opencrvs.IsAlreadyDone(err) {
+		r.noteCallError(err)
 		return r.failure(ctx, tr.ID, rejectable, job.JobRow, opencrvs.IsTransient(err), fmt.Errorf("reject registration: %w", err))
 	}
-	_, err = r.cfg.Store.Transition(ctx, tr.ID, store.Change{
+	applied, err := r.cfg.Store.Transition(ctx, tr.ID, store.Change{
 		From: rejectable, To: bridge.StateReported, Attempt: job.Attempt,
 		Reason: "OpenCRVS was told why MOSIP refused the record", ClearToken: true,
 	})
+	if applied {
+		r.cfg.Metrics.RecordRejected(tr)
+	}
 	return err
 }
 

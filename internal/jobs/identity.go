@@ -89,6 +89,7 @@ func (w *identityUpdateWorker) Work(ctx context.Context, job *river.Job[Identity
 	ident, err := cfg.Reader.IdentityByNationalID(callCtx, id, idType)
 	cancel()
 	if err != nil {
+		r.noteCallError(err)
 		return w.failed(job, fmt.Errorf("read the identity: %w", err), mosip.IsTransient(err))
 	}
 	fields := map[string]json.RawMessage{}
@@ -113,7 +114,7 @@ func (w *identityUpdateWorker) Work(ctx context.Context, job *river.Job[Identity
 	if err := cfg.Sink.Send(callCtx, job.Args.EventID, body); err != nil {
 		return w.failed(job, fmt.Errorf("send to OpenCRVS: %w", err), opencrvs.IsTransient(err))
 	}
-	r.log.Info("identity update sent to OpenCRVS", "transaction_id", tr.ID, "event_id", job.Args.EventID, "changed", len(fields))
+	r.log.InfoContext(ctx, "identity update sent to OpenCRVS", "transaction_id", tr.ID, "event_id", job.Args.EventID, "changed", len(fields))
 	return nil
 }
 

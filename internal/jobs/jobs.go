@@ -19,11 +19,13 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/trace"
 
 	"opencrvs-mosip/internal/bridge"
 	"opencrvs-mosip/internal/mosip"
 	"opencrvs-mosip/internal/opencrvs"
 	"opencrvs-mosip/internal/store"
+	"opencrvs-mosip/internal/telemetry"
 	"opencrvs-mosip/internal/websub"
 )
 
@@ -85,6 +87,9 @@ type Config struct {
 	// SubmitWorkers and FeedbackWorkers are how many jobs of each queue run
 	// at once.
 	SubmitWorkers, FeedbackWorkers int
+	// DeliveryRetention is how long WebSub deliveries are remembered to
+	// recognise redeliveries (default DefaultDeliveryRetention).
+	DeliveryRetention time.Duration
 	// RenewInterval is how often the WebSub subscription is made again even
 	// when its lease is longer (default 12h).
 	RenewInterval time.Duration
@@ -96,6 +101,12 @@ type Config struct {
 	FetchPollInterval time.Duration
 	Logger            *slog.Logger
 	Now               func() time.Time
+	// Metrics counts job runs, completed transactions and the error codes
+	// MOSIP and OpenCRVS put in 2xx answers (nil: nothing is counted).
+	Metrics *telemetry.Metrics
+	// Tracer makes a span of every job run, in the trace of the record it
+	// works on (nil: no spans).
+	Tracer trace.Tracer
 }
 
 // Runner owns the River client.
@@ -122,6 +133,7 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Reasons == nil {
 		cfg.Reasons = DefaultReasons
 	}
+	cfg.DeliveryRetention = cmpDuration(cfg.DeliveryRetention, DefaultDeliveryRetention)
 	rc := &cfg.Reconcile
 	rc.After = cmpDuration(rc.After, DefaultReconcile.After)
 	rc.MaxInterval = max(rc.After, cmpDuration(rc.MaxInterval, DefaultReconcile.MaxInterval))
@@ -135,11 +147,16 @@ func New(cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &confirmWorker{r: r})
 	river.AddWorker(workers, &rejectWorker{r: r})
 	river.AddWorker(workers, &reconcileWorker{r: r})
+	river.AddWorker(workers, &pruneWorker{r: r})
 	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.Reconcile.Interval),
 		func() (river.JobArgs, *river.InsertOpts) {
 			return ReconcileArgs{}, r.periodicOpts(QueueReconcile, 1) // the next run is the retry
 		},
-		&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile"})}
+		&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile"}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, r.periodicOpts(QueueMaintenance, 1) },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: "prune_deliveries"}),
+	}
 	if cfg.Subscriber != nil || cfg.IdentitySubscriber != nil {
 		river.AddWorker(workers, &subscribeWorker{r: r})
 		if r.cfg.RenewInterval <= 0 {
@@ -165,7 +182,15 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.IdentityUpdates != nil {
 		river.AddWorker(workers, &identityUpdateWorker{r: r})
 	}
+	var middleware []rivertype.Middleware
+	if cfg.Tracer != nil {
+		middleware = append(middleware, &tracing{r: r, tracer: cfg.Tracer})
+	}
+	if cfg.Metrics != nil {
+		middleware = append(middleware, &jobMetrics{m: cfg.Metrics, now: cfg.Now})
+	}
 	client, err := river.NewClient(cfg.Store.RiverDriver(), &river.Config{
+		Middleware: middleware,
 		Queues: map[string]river.QueueConfig{
 			QueueSubmit:      {MaxWorkers: max(1, cfg.SubmitWorkers)},
 			QueueFeedback:    {MaxWorkers: max(1, cfg.FeedbackWorkers)},
@@ -264,7 +289,7 @@ func (r *Runner) failure(ctx context.Context, id string, from []bridge.State, jo
 	attempt := job.Attempt
 	if transient && r.cfg.Retry.retryable(attempt, job.MaxAttempts, r.cfg.Now().Sub(job.CreatedAt)) {
 		if nerr := r.cfg.Store.NoteAttempt(ctx, id, attempt, msg); nerr != nil {
-			r.log.Warn("cannot record failed attempt", "transaction_id", id, "err", nerr)
+			r.log.WarnContext(ctx, "cannot record failed attempt", "transaction_id", id, "err", nerr)
 		}
 		return err
 	}
@@ -276,7 +301,7 @@ func (r *Runner) failure(ctx context.Context, id string, from []bridge.State, jo
 	if terr != nil {
 		// The database is down: come back without spending an attempt, so
 		// the transaction is never left without a job.
-		r.log.Warn("cannot mark transaction dead; will try again", "transaction_id", id, "err", terr)
+		r.log.WarnContext(ctx, "cannot mark transaction dead; will try again", "transaction_id", id, "err", terr)
 		return river.JobSnooze(r.cfg.Retry.Delay(attempt))
 	}
 	if !applied {
@@ -284,7 +309,7 @@ func (r *Runner) failure(ctx context.Context, id string, from []bridge.State, jo
 		// arrived, say): this job has nothing left to do.
 		return river.JobCancel(err)
 	}
-	r.log.Error("transaction dead", "transaction_id", id, "attempt", attempt, "reason", reason, "err", msg)
+	r.log.ErrorContext(ctx, "transaction dead", "transaction_id", id, "attempt", attempt, "reason", reason, "err", msg)
 	return river.JobCancel(err)
 }
 

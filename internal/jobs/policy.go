@@ -71,6 +71,9 @@ var Policy = []PolicyRow{
 	{"operators",
 		"a DEAD transaction",
 		"`opencrvs-mosip tx retry ID` or `POST /admin/transactions/{id}/retry` resumes it in the state it died in, with fresh attempts"},
+	{"operators",
+		"a REJECTED_BY_MOSIP transaction whose refusal OpenCRVS has not yet been told",
+		"`tx retry ID` sends its packet to MOSIP again under a new AID (MOSIP keeps its decision on an AID); the refused one becomes CANCELLED"},
 }
 
 // PolicyMarkdown renders Policy as a Markdown table.

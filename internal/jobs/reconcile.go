@@ -62,8 +62,9 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs
 	statuses, err := r.cfg.MOSIP.SearchStatus(callCtx, ids)
 	cancel()
 	if err != nil {
+		r.noteCallError(err)
 		// The next run asks again; nothing is lost meanwhile.
-		r.log.Warn("reconciliation: MOSIP status search failed; will ask again", "transactions", len(ids), "err", err)
+		r.log.WarnContext(ctx, "reconciliation: MOSIP status search failed; will ask again", "transactions", len(ids), "err", err)
 		return nil
 	}
 	byID := make(map[string]string, len(statuses))
@@ -77,7 +78,7 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs
 		}
 		outcome, err := w.apply(ctx, tr, byID[tr.ID])
 		if err != nil {
-			r.log.Warn("reconciliation: could not apply MOSIP's status; will ask again", "transaction_id", tr.ID, "err", err)
+			r.log.WarnContext(ctx, "reconciliation: could not apply MOSIP's status; will ask again", "transaction_id", tr.ID, "err", err)
 			outcome = "error"
 		}
 		counts[outcome]++
@@ -88,7 +89,7 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs
 		r.cfg.Subscriber.Suspect()
 	}
 	counts["done"] += counts["done-birth"]
-	r.log.Info("reconciliation", "checked", len(due), "completed", counts["done"], "refused", counts["refused"],
+	r.log.InfoContext(ctx, "reconciliation", "checked", len(due), "completed", counts["done"], "refused", counts["refused"],
 		"resubmitted", counts["resubmitted"], "waiting", counts["waiting"], "errors", counts["error"])
 	return nil
 }
@@ -135,12 +136,13 @@ func (w *reconcileWorker) apply(ctx context.Context, tr *bridge.Transaction, sta
 			Reason: fmt.Sprintf("MOSIP processed the registration (status %s) and no credential arrived", status)}
 		if tr.IssuesNationalID() {
 			if r.cfg.Identities == nil {
-				r.log.Warn("reconciliation: MOSIP processed a birth whose credential never arrived, and no ID repository is configured to read its UIN (MOSIP_IDENTITY_URL)", "transaction_id", tr.ID)
+				r.log.WarnContext(ctx, "reconciliation: MOSIP processed a birth whose credential never arrived, and no ID repository is configured to read its UIN (MOSIP_IDENTITY_URL)", "transaction_id", tr.ID)
 				return "waiting", r.cfg.Store.NoteCheck(ctx, tr.ID, r.nextCheck(tr))
 			}
 			callCtx, cancel := context.WithTimeout(ctx, 2*r.cfg.CallTimeout)
 			uin, vid, err := r.cfg.Identities.NationalIDOf(callCtx, tr.ID)
 			cancel()
+			r.noteCallError(err)
 			if err != nil || uin == "" && vid == "" {
 				if err == nil {
 					err = errors.New("the ID repository has no UIN for the registration yet")

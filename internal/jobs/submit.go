@@ -50,6 +50,13 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 	if tr.State != bridge.StateQueued {
 		return nil
 	}
+	if tr.Packet.Process == "" {
+		// Imported from the Node mosip-api, which kept no packet: sending
+		// an empty one would make MOSIP refuse the record in the
+		// registrar's name. An operator decides instead.
+		return r.failure(ctx, id, submittable, job.JobRow, false, bridge.Errorf(bridge.EConflict,
+			"no packet is kept for this transaction (imported from mosip-api, which kept none), so it cannot be sent to MOSIP again: cancel it (tx cancel), then send the record again from OpenCRVS"))
+	}
 	if tr.Packet.Process == bridge.ProcessIDRepoUpdate {
 		return w.updateIdentity(ctx, tr, job)
 	}
@@ -126,6 +133,7 @@ func (w *submitWorker) updateIdentity(ctx context.Context, tr *bridge.Transactio
 // learn.
 func (w *submitWorker) failed(ctx context.Context, tr *bridge.Transaction, job *river.Job[SubmitArgs], err error) error {
 	r := w.r
+	r.noteCallError(err)
 	if mosip.IsTransient(err) {
 		return r.failure(ctx, tr.ID, submittable, job.JobRow, true, err)
 	}
@@ -144,7 +152,7 @@ func (w *submitWorker) failed(ctx context.Context, tr *bridge.Transaction, job *
 	if txErr != nil {
 		return txErr // River retries the whole submission; MOSIP treats it as the same packet
 	}
-	r.log.Warn("MOSIP refused a packet", "transaction_id", tr.ID, "attempt", job.Attempt, "err", msg)
+	r.log.WarnContext(ctx, "MOSIP refused a packet", "transaction_id", tr.ID, "attempt", job.Attempt, "err", msg)
 	return nil
 }
 

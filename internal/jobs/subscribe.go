@@ -54,9 +54,9 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[SubscribeArgs
 	callCtx, cancel := context.WithTimeout(ctx, w.r.cfg.CallTimeout)
 	defer cancel()
 	if err := sub.Subscribe(callCtx); err != nil {
-		w.r.log.Warn("WebSub subscription failed; will retry", "identity_updates", job.Args.Identity, "attempt", job.Attempt, "err", err)
+		w.r.log.WarnContext(ctx, "WebSub subscription failed; will retry", "identity_updates", job.Args.Identity, "attempt", job.Attempt, "err", err)
 		return err
 	}
-	w.r.log.Info("WebSub subscription requested", "identity_updates", job.Args.Identity, "attempt", job.Attempt)
+	w.r.log.InfoContext(ctx, "WebSub subscription requested", "identity_updates", job.Args.Identity, "attempt", job.Attempt)
 	return nil
 }

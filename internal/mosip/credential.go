@@ -20,25 +20,31 @@ type Credential struct {
 // strings or numbers; both MOSIP's formatted credential
 // ({credentialSubject:{id, UIN, VID, ...}}) and the W3C verifiable credential
 // ({credentialSubject:{id:"http://.../credentials/<rid>", VID, ...}}) are
-// understood. A death credential may carry no UIN or VID.
+// understood. A death credential may carry no UIN or VID. Keys match
+// exactly (not case-insensitively, as encoding/json's struct fields do):
+// what is read is what a verifiable credential's proof covers.
 func ParseCredential(plain []byte) (*Credential, error) {
-	var vc struct {
-		CredentialSubject map[string]json.RawMessage `json:"credentialSubject"`
-	}
+	var vc map[string]json.RawMessage
 	if err := json.Unmarshal(plain, &vc); err != nil {
 		return nil, fmt.Errorf("mosip: credential is not JSON: %w", err)
 	}
-	if vc.CredentialSubject == nil {
+	var subject map[string]json.RawMessage
+	if raw, ok := vc["credentialSubject"]; ok {
+		if err := json.Unmarshal(raw, &subject); err != nil {
+			return nil, fmt.Errorf("mosip: credentialSubject is not an object: %w", err)
+		}
+	}
+	if subject == nil {
 		return nil, fmt.Errorf("mosip: credential has no credentialSubject")
 	}
 	c := &Credential{
-		UIN: scalar(vc.CredentialSubject["UIN"]),
-		VID: scalar(vc.CredentialSubject["VID"]),
+		UIN: scalar(subject["UIN"]),
+		VID: scalar(subject["VID"]),
 	}
 	if c.VID == "" {
-		c.VID = scalar(vc.CredentialSubject["vid"])
+		c.VID = scalar(subject["vid"])
 	}
-	id := strings.TrimRight(scalar(vc.CredentialSubject["id"]), "/")
+	id := strings.TrimRight(scalar(subject["id"]), "/")
 	if i := strings.LastIndexByte(id, '/'); i >= 0 {
 		id = id[i+1:]
 	}
@@ -48,6 +54,11 @@ func ParseCredential(plain []byte) (*Credential, error) {
 	c.RegistrationID = id
 	return c, nil
 }
+
+// SubjectFieldsRead are the credentialSubject properties ParseCredential
+// reads: a credential proof must cover them for what is read to be what
+// MOSIP signed.
+func SubjectFieldsRead() []string { return []string{"id", "UIN", "VID", "vid"} }
 
 // scalar returns a JSON string or number as text, "" for anything else.
 func scalar(raw json.RawMessage) string {

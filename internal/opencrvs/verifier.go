@@ -21,6 +21,25 @@ import (
 )
 
 // Verifier defaults and bounds.
+// TokenAudiences returns the audiences OpenCRVS auth puts in user tokens
+// (packages/auth/src/constants.ts WEB_USER_JWT_AUDIENCES).
+func TokenAudiences() []string {
+	return []string{
+		"opencrvs:auth-user",
+		"opencrvs:user-mgnt-user",
+		"opencrvs:hearth-user",
+		"opencrvs:gateway-user",
+		"opencrvs:notification-user",
+		"opencrvs:workflow-user",
+		"opencrvs:search-user",
+		"opencrvs:metrics-user",
+		"opencrvs:countryconfig-user",
+		"opencrvs:webhooks-user",
+		"opencrvs:config-user",
+		"opencrvs:documents-user",
+	}
+}
+
 const (
 	// DefaultLeeway is the clock skew allowed on exp, nbf and iat. Servers
 	// that sync time are within a second of each other; 30 s absorbs a
@@ -241,7 +260,7 @@ func (v *Verifier) checkClaims(c *Claims) error {
 	if v.issuer != "" && c.Issuer != v.issuer {
 		return unauthorized(fmt.Sprintf("token issuer %q is not %q", c.Issuer, v.issuer))
 	}
-	if len(v.audience) > 0 && !slices.ContainsFunc(c.Audience, func(a string) bool { return slices.Contains(v.audience, a) }) {
+	if len(v.audience) > 0 && !slices.ContainsFunc(c.Audience, v.audienceAllowed) {
 		return unauthorized(fmt.Sprintf("token audience %q includes none of %q", c.Audience, v.audience))
 	}
 	return nil
@@ -386,4 +405,19 @@ func unauthorized(msg string) *bridge.Error {
 
 func unavailable(err error) *bridge.Error {
 	return &bridge.Error{Code: bridge.EUnavailable, Message: "the OpenCRVS public key cannot be fetched, so no token can be verified", Err: err}
+}
+
+// audienceAllowed says whether a is one of the required audiences; a
+// required audience ending in "*" allows every audience it prefixes
+// ("opencrvs:*": any OpenCRVS service).
+func (v *Verifier) audienceAllowed(a string) bool {
+	for _, want := range v.audience {
+		if a == want {
+			return true
+		}
+		if prefix, ok := strings.CutSuffix(want, "*"); ok && strings.HasPrefix(a, prefix) {
+			return true
+		}
+	}
+	return false
 }

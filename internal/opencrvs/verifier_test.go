@@ -190,6 +190,38 @@ func TestVerifyRefusesTokens(t *testing.T) {
 	}
 }
 
+// A required audience ending in "*" allows every audience it begins, and
+// nothing else: the default "opencrvs:*" takes a token OpenCRVS auth made
+// for any of its services.
+func TestVerifyAudiencePattern(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	ks := newKeyServer(t, &keyA().PublicKey)
+	v := NewVerifier(VerifierConfig{
+		PublicKeyURL: ks.start(t), HTTPClient: ownClient(t), Now: func() time.Time { return now },
+		Issuer: "opencrvs:auth-service", Audience: []string{"opencrvs:*"},
+	})
+	for _, tt := range []struct {
+		aud any
+		ok  bool
+	}{
+		{"opencrvs:countryconfig-user", true},
+		{[]string{"other:thing", "opencrvs:events-user"}, true},
+		{TokenAudiences(), true},
+		{"opencrvs", false},
+		{"opencrvsx:user", false},
+		{"mosip:opencrvs:user", false},
+		{nil, false},
+	} {
+		claims := recordClaims(now)
+		claims["aud"] = tt.aud
+		_, err := v.Verify(context.Background(), mustSignRS256(t, keyA(), claims))
+		if (err == nil) != tt.ok {
+			t.Errorf("aud %v: err %v, want ok=%v", tt.aud, err, tt.ok)
+		}
+	}
+}
+
 func TestVerifyLeeway(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)

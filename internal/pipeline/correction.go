@@ -59,8 +59,8 @@ func (s *Service) acceptCorrection(ctx context.Context, c correction) ([]Accepte
 		}
 		var reg *bridge.Transaction
 		for _, tr := range history {
-			if tr.Corrects == "" {
-				reg = tr // the latest registration (one sent again after MOSIP refused it comes later)
+			if tr.Corrects == "" && tr.State != bridge.StateCancelled {
+				reg = tr // the latest registration (one sent again after MOSIP refused it comes later); a cancelled one never counts
 			}
 		}
 		switch {
@@ -121,7 +121,7 @@ func (s *Service) acceptCorrection(ctx context.Context, c correction) ([]Accepte
 	if err != nil {
 		return nil, err
 	}
-	s.logAccepted(out)
+	s.logAccepted(ctx, out)
 	return out, nil
 }
 

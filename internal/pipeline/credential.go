@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"opencrvs-mosip/internal/bridge"
 	"opencrvs-mosip/internal/mosip"
 	"opencrvs-mosip/internal/store"
+	"opencrvs-mosip/internal/telemetry"
 )
 
 // Delivery outcomes beyond the store's.
@@ -15,6 +19,9 @@ const (
 	OutcomeDuplicate = "duplicate"
 	// OutcomeNoNationalID: a birth credential without a UIN or VID.
 	OutcomeNoNationalID = "no_national_id"
+	// OutcomeUnverified: the credential's proof did not verify
+	// (MOSIP_VC_VERIFY=enforce); nothing changed.
+	OutcomeUnverified = "unverified"
 )
 
 // issuable are the states a credential moves on: before MOSIP's answer, or
@@ -31,7 +38,9 @@ func issuableDead(tr *bridge.Transaction) bool {
 // OpenCRVS — all in one database transaction. The transaction is found by
 // the AID inside the credential, never by anything the caller says. A
 // delivery whose event id was seen before changes nothing.
-func (s *Service) ApplyCredential(ctx context.Context, eventID string, cred *mosip.Credential) (string, error) {
+func (s *Service) ApplyCredential(ctx context.Context, eventID string, cred *mosip.Credential) (_ string, err error) {
+	ctx, span := s.recordSpan(ctx, "credential issued", cred.RegistrationID)
+	defer func() { endSpan(span, err) }()
 	outcome, err := s.applyDelivery(ctx, func(tx *store.Tx) (store.Delivery, error) {
 		d := store.Delivery{EventID: eventID, TransactionID: cred.RegistrationID}
 		tr, err := tx.Transaction(ctx, cred.RegistrationID)
@@ -66,11 +75,26 @@ func (s *Service) ApplyCredential(ctx context.Context, eventID string, cred *mos
 		}
 		return d, nil
 	})
+	span.SetAttributes(attribute.String("delivery.outcome", outcome))
 	if err != nil || outcome == OutcomeDuplicate {
 		return outcome, err
 	}
-	s.log().Info("credential delivery", "event_id", eventID, "transaction_id", cred.RegistrationID, "outcome", outcome)
+	s.log().InfoContext(ctx, "credential delivery", "event_id", eventID, "transaction_id", cred.RegistrationID, "outcome", outcome)
 	return outcome, nil
+}
+
+// recordSpan starts a span in the trace of transaction id, the record's
+// (linked to the span in ctx: the delivery that brought MOSIP's answer), or
+// in ctx's trace when the transaction keeps none.
+func (s *Service) recordSpan(ctx context.Context, name, id string) (context.Context, trace.Span) {
+	opts := []trace.SpanStartOption{trace.WithAttributes(telemetry.AttrTransactionID.String(id))}
+	if s.Tracer != nil {
+		if tp, err := s.Store.TraceParent(ctx, id); err == nil && tp != "" {
+			opts = append(opts, trace.WithLinks(trace.LinkFromContext(ctx)))
+			ctx = telemetry.ContextWithTraceParent(ctx, tp)
+		}
+	}
+	return s.tracer().Start(ctx, name, opts...)
 }
 
 // applyDelivery runs apply and records the delivery it describes in one

@@ -10,10 +10,16 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"opencrvs-mosip/internal/bridge"
 	"opencrvs-mosip/internal/country"
 	"opencrvs-mosip/internal/jobs"
 	"opencrvs-mosip/internal/store"
+	"opencrvs-mosip/internal/telemetry"
 )
 
 // Service accepts records and applies credentials.
@@ -28,6 +34,11 @@ type Service struct {
 	Reversal   ReversalConfig
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// Metrics counts the records received and skipped (nil: not counted).
+	Metrics *telemetry.Metrics
+	// Tracer makes the span of each intake, whose trace the transactions
+	// keep (nil: no spans).
+	Tracer trace.Tracer
 }
 
 // Accepted is one transaction an intake created or found.
@@ -59,10 +70,14 @@ type intakeItem struct {
 
 // accept stores the items and their first jobs in one database transaction:
 // all are accepted, or none.
-func (s *Service) accept(ctx context.Context, requestRecordID string, items []intakeItem) ([]Accepted, error) {
+func (s *Service) accept(ctx context.Context, requestRecordID string, items []intakeItem) (_ []Accepted, err error) {
+	// The span every transaction created here keeps (insertItem): the
+	// record's trace, which its jobs join.
+	ctx, span := s.tracer().Start(ctx, "intake accept")
+	defer func() { endSpan(span, err) }()
 	out := make([]Accepted, 0, len(items))
 	// Durable: the caller is told "accepted" once this returns.
-	err := s.Store.InDurableTx(ctx, func(tx *store.Tx) error {
+	err = s.Store.InDurableTx(ctx, func(tx *store.Tx) error {
 		out = out[:0]
 		for _, it := range items {
 			a, err := s.insertItem(ctx, tx, requestRecordID, it)
@@ -76,7 +91,8 @@ func (s *Service) accept(ctx context.Context, requestRecordID string, items []in
 	if err != nil {
 		return nil, err
 	}
-	s.logAccepted(out)
+	s.logAccepted(ctx, out)
+	spanAccepted(span, out)
 	return out, nil
 }
 
@@ -116,6 +132,7 @@ func (s *Service) insertItem(ctx context.Context, tx *store.Tx, requestRecordID 
 		return Accepted{}, err
 	}
 	tr.ID = id
+	tr.TraceParent = telemetry.TraceParent(ctx)
 	if it.forward {
 		tr.State = bridge.StateQueued
 		err = tx.Insert(ctx, tr, key, "accepted: "+it.reason)
@@ -134,14 +151,20 @@ func (s *Service) insertItem(ctx context.Context, tx *store.Tx, requestRecordID 
 	if err != nil {
 		return Accepted{}, err
 	}
+	tx.AfterCommit(func() {
+		s.Metrics.RecordReceived(tr)
+		if tr.State == bridge.StateSkipped {
+			s.Metrics.RecordSkipped(tr)
+		}
+	})
 	return Accepted{ID: id, Event: tr.Kind, State: tr.State, TrackingID: tr.TrackingID,
 		RegistrationNumber: tr.RegistrationNumber, Corrects: tr.Corrects, Reason: it.reason}, nil
 }
 
-func (s *Service) logAccepted(out []Accepted) {
+func (s *Service) logAccepted(ctx context.Context, out []Accepted) {
 	for _, a := range out {
 		if !a.Duplicate {
-			s.log().Info("record accepted", "transaction_id", a.ID, "event", a.Event, "state", a.State, "corrects", a.Corrects)
+			s.log().InfoContext(ctx, "record accepted", "transaction_id", a.ID, "event", a.Event, "state", a.State, "corrects", a.Corrects)
 		}
 	}
 }
@@ -162,3 +185,37 @@ func (s *Service) now() time.Time {
 
 // errDuplicateDelivery rolls back a delivery seen before.
 var errDuplicateDelivery = errors.New("pipeline: delivery seen before")
+
+func (s *Service) tracer() trace.Tracer {
+	if s.Tracer == nil {
+		return noop.NewTracerProvider().Tracer("")
+	}
+	return s.Tracer
+}
+
+// spanAccepted names on the intake span the transactions it accepted (AIDs,
+// event kinds and states: never the record's contents).
+func spanAccepted(span trace.Span, out []Accepted) {
+	ids := make([]string, len(out))
+	kinds := make([]string, len(out))
+	states := make([]string, len(out))
+	for i, a := range out {
+		ids[i], kinds[i], states[i] = a.ID, string(a.Event), string(a.State)
+	}
+	span.SetAttributes(attribute.StringSlice("transaction.ids", ids), attribute.StringSlice("event.kinds", kinds),
+		attribute.StringSlice("transaction.states", states))
+	if len(out) == 1 {
+		span.SetAttributes(telemetry.AttrTransactionID.String(out[0].ID), attribute.Bool("duplicate", out[0].Duplicate))
+	}
+}
+
+// endSpan ends a pipeline span, marking a failure by its error code
+// (the message may quote the record).
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		code := bridge.ErrorCodeOf(err)
+		span.SetAttributes(attribute.String("error.type", string(code)))
+		span.SetStatus(codes.Error, string(code))
+	}
+	span.End()
+}

@@ -153,7 +153,7 @@ func (s *Service) AcceptReversal(ctx context.Context, body []byte, caller Caller
 	if err != nil {
 		return nil, err
 	}
-	s.logAccepted(out)
+	s.logAccepted(ctx, out)
 	return out, nil
 }
 

@@ -56,12 +56,21 @@ func (f AIDFormat) Validate() error {
 	return fmt.Errorf("AID format must be %q or %q, got %q", AIDRID, AIDPrefixed, f.Kind)
 }
 
-// NextAID allocates the next application id in this transaction.
+// NextAID allocates the next application id in this transaction. On
+// PostgreSQL it is allocated in a statement of its own instead: the
+// counter's row is locked for that statement only, not until this
+// transaction commits, so that the mediators sharing the database do not
+// queue behind each other's intake; a rolled-back transaction leaves a gap
+// in the counter.
 func (t *Tx) NextAID(ctx context.Context, f AIDFormat) (string, error) {
+	var q querier = t.tx
+	if t.s.pg {
+		q = t.s.rdb
+	}
 	switch f.Kind {
 	case AIDPrefixed:
 		var n int64
-		err := t.tx.QueryRowContext(ctx, `UPDATE id_sequences SET value = value + 1 WHERE name = 'prefixed' RETURNING value`).Scan(&n)
+		err := q.QueryRowContext(ctx, `UPDATE id_sequences SET value = value + 1 WHERE name = 'prefixed' RETURNING value`).Scan(&n)
 		if err != nil {
 			return "", unavailable("allocate id", err)
 		}
@@ -72,7 +81,7 @@ func (t *Tx) NextAID(ctx context.Context, f AIDFormat) (string, error) {
 	default:
 		now := t.s.now().Unix()
 		var seq, second int64
-		err := t.tx.QueryRowContext(ctx, `UPDATE id_sequences SET
+		err := q.QueryRowContext(ctx, `UPDATE id_sequences SET
 				second = CASE WHEN $1 > second THEN $1 WHEN value >= 99999 THEN second + 1 ELSE second END,
 				value  = CASE WHEN $1 > second OR value >= 99999 THEN 1 ELSE value + 1 END
 			WHERE name = 'rid' RETURNING value, second`, now).Scan(&seq, &second)

@@ -23,11 +23,13 @@ func insertIn(t *testing.T, s *Store, id string, st bridge.State) {
 	}
 }
 
-func TestStatusChecks(t *testing.T) {
+func TestStatusChecks(t *testing.T) { bothStores(t, testStatusChecks) }
+
+func testStatusChecks(t *testing.T, db testDB) {
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	clk := &clock{now: t0}
-	s := mustOpen(t, clk.Now)
+	s := db.open(t, clk.Now)
 	insertIn(t, s, "Q1", bridge.StateQueued)
 	for i, id := range []string{"S1", "S2", "S3"} {
 		insertIn(t, s, id, bridge.StateQueued)
@@ -84,9 +86,11 @@ func TestStatusChecks(t *testing.T) {
 	}
 }
 
-func TestDeadRemembersWhereItDied(t *testing.T) {
+func TestDeadRemembersWhereItDied(t *testing.T) { bothStores(t, testDeadRemembersWhereItDied) }
+
+func testDeadRemembersWhereItDied(t *testing.T, db testDB) {
 	ctx := t.Context()
-	s := mustOpen(t, nil)
+	s := db.open(t, nil)
 	insertIn(t, s, "D1", bridge.StateIssued)
 	if ok, err := s.Transition(ctx, "D1", Change{From: []bridge.State{bridge.StateIssued}, To: bridge.StateDead}); !ok || err != nil {
 		t.Fatal(ok, err)
@@ -121,11 +125,13 @@ func TestDeadRemembersWhereItDied(t *testing.T) {
 	}
 }
 
-func TestList(t *testing.T) {
+func TestList(t *testing.T) { bothStores(t, testList) }
+
+func testList(t *testing.T, db testDB) {
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	clk := &clock{now: t0}
-	s := mustOpen(t, clk.Now)
+	s := db.open(t, clk.Now)
 	for i, id := range []string{"L1", "L2", "L3", "L4"} {
 		clk.set(t0.Add(time.Duration(i) * time.Second))
 		st := bridge.StateQueued
@@ -163,9 +169,11 @@ func TestMustExist(t *testing.T) {
 // A death MOSIP finished is found by its registration number while
 // OpenCRVS's confirmation is still being recorded; one still with MOSIP,
 // or a correction, is not.
-func TestDeathByRegistrationNumber(t *testing.T) {
+func TestDeathByRegistrationNumber(t *testing.T) { bothStores(t, testDeathByRegistrationNumber) }
+
+func testDeathByRegistrationNumber(t *testing.T, db testDB) {
 	ctx := t.Context()
-	s := mustOpen(t, nil)
+	s := db.open(t, nil)
 	death := func(id string, st bridge.State, corrects string) {
 		tr := sampleTransaction(id, "T"+id)
 		tr.Kind, tr.RegistrationNumber, tr.Corrects = bridge.EventDeath, "2026D1", corrects

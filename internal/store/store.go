@@ -7,6 +7,13 @@
 // queue in Go is fairer and cheaper than SQLite's busy-wait. Reads use a
 // separate pool. Nothing here ever waits on the network inside a database
 // transaction.
+//
+// PostgreSQL (Config.DatabaseURL, postgres.go) is for several mediators on
+// one database: the same Store, schema and behaviour, with pools of
+// connections instead of one writer, so that nothing relies on writes
+// taking turns: state changes are compare-and-set on a locked row, ids come
+// from a counter updated in one statement, and a record's dedupe key is
+// locked while it is looked up and inserted.
 package store
 
 import (
@@ -26,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -38,15 +46,21 @@ var migrations embed.FS
 
 // Config configures a Store.
 type Config struct {
+	// DatabaseURL, when set, selects PostgreSQL: postgres://user:password@host/db
+	// (a pgx connection string; pool_max_conns sizes the pool of writers).
+	// Path is then unused.
+	DatabaseURL string
 	// Path is the SQLite database file; its directory is created if needed.
 	Path string
 	// Synchronous says which commits reach the disk before they return:
 	// FULL (default): every durable transaction (InDurableTx: what the
 	// mediator acknowledges to OpenCRVS or MOSIP), and with it everything
 	// committed before; NORMAL: none (a power cut may lose the last commits;
-	// a crash of the process loses nothing).
+	// a crash of the process loses nothing). On PostgreSQL the others
+	// commit with synchronous_commit off, which has the same meaning.
 	Synchronous string
-	// MustExist refuses to create a missing database (operators' tools).
+	// MustExist refuses to create a missing database (operators' tools;
+	// PostgreSQL never creates one).
 	MustExist bool
 	// Sealer encrypts the OpenCRVS tokens the store keeps; nil stores them
 	// as they are (tests and tools that never read them).
@@ -57,25 +71,34 @@ type Config struct {
 
 // Store is the database.
 type Store struct {
-	db      *sql.DB // the single writer connection, shared with River
+	// db writes: SQLite's single writer connection, or a pool of
+	// PostgreSQL connections; shared with River.
+	db      *sql.DB
 	durable bool    // InDurableTx syncs to disk
-	rdb     *sql.DB // readers
+	rdb     *sql.DB // readers (and, on PostgreSQL, id allocation: aid.go)
 	now     func() time.Time
 	log     *slog.Logger
-	bus     *bus
-	driver  *riverDriver
+	bus     *bus // SQLite's job notifications (notify.go)
+	driver  riverdriver.Driver[*sql.Tx]
 	sealer  *Sealer
+	// pg is set on PostgreSQL (postgres.go); listen holds River's LISTEN
+	// connections there.
+	pg     bool
+	listen *pgxpool.Pool
 }
 
 // Open opens the database. It does not change the schema: call Migrate, or
 // CheckSchema to refuse an out-of-date one.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	if cfg.Path == "" {
-		return nil, errors.New("store: no database path")
-	}
 	sync := strings.ToUpper(cmpOr(cfg.Synchronous, "FULL"))
 	if sync != "FULL" && sync != "NORMAL" {
 		return nil, fmt.Errorf("store: synchronous must be FULL or NORMAL, not %q", cfg.Synchronous)
+	}
+	if cfg.DatabaseURL != "" {
+		return openPostgres(ctx, cfg, sync == "FULL")
+	}
+	if cfg.Path == "" {
+		return nil, errors.New("store: no database path")
 	}
 	if cfg.MustExist {
 		if _, err := os.Stat(cfg.Path); err != nil {
@@ -112,8 +135,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	rdb := sql.OpenDB(newCachingConnector(dsn("query_only(1)")))
 	rdb.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
+	s := newStore(cfg, db, rdb, sync == "FULL")
+	s.driver = &riverDriver{Driver: riversqlite.New(db), bus: s.bus}
+	return s, nil
+}
+
+func newStore(cfg Config, db, rdb *sql.DB, durable bool) *Store {
 	s := &Store{
-		durable: sync == "FULL",
+		durable: durable,
 		db:      db,
 		rdb:     rdb,
 		now:     cfg.Now,
@@ -127,13 +156,23 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.driver = &riverDriver{Driver: riversqlite.New(db), bus: s.bus}
-	return s, nil
+	return s
 }
 
 // Close closes the database. Stop River first.
 func (s *Store) Close() error {
+	if s.listen != nil {
+		s.listen.Close()
+	}
 	return errors.Join(s.rdb.Close(), s.db.Close())
+}
+
+// Dialect names the database: "sqlite" or "postgres".
+func (s *Store) Dialect() string {
+	if s.pg {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 // RiverDriver is the River driver on this database.
@@ -169,6 +208,9 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 func (s *Store) InDurableTx(ctx context.Context, fn func(*Tx) error) error {
 	if !s.durable {
 		return s.InTx(ctx, fn)
+	}
+	if s.pg {
+		return s.inDurableTxPostgres(ctx, fn)
 	}
 	// SQLite's safety level cannot change inside a transaction: set it on
 	// the connection around this one.
@@ -210,6 +252,9 @@ func (s *Store) inTx(ctx context.Context, db beginner, fn func(*Tx) error) error
 // NotifyQueue wakes River's producers for queue at once, instead of at their
 // next poll. Call it after the commit that inserted jobs (Tx.AfterCommit).
 func (s *Store) NotifyQueue(queue string) {
+	if s.pg {
+		return // River notified every mediator with the commit (NOTIFY)
+	}
 	s.bus.publish(topicInsert, fmt.Sprintf(`{"queue": %q}`, queue))
 }
 
@@ -224,14 +269,24 @@ func unavailable(op string, err error) error {
 // Migrate applies every pending migration: ours, then River's. Each of ours
 // runs in its own transaction.
 func (s *Store) Migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	create := `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`
+	if s.pg {
+		// Mediators that start together migrate one at a time.
+		unlock, err := s.lockMigrations(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		create = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`
+	}
+	if _, err := s.db.ExecContext(ctx, create); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	current, err := s.schemaVersion(ctx, s.db)
 	if err != nil {
 		return err
 	}
-	files, err := migrationFiles()
+	files, err := s.migrationFiles()
 	if err != nil {
 		return err
 	}
@@ -270,7 +325,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // CheckSchema returns an error unless every migration is applied.
 func (s *Store) CheckSchema(ctx context.Context) error {
-	files, err := migrationFiles()
+	files, err := s.migrationFiles()
 	if err != nil {
 		return err
 	}
@@ -301,7 +356,11 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 
 func (s *Store) schemaVersion(ctx context.Context, db *sql.DB) (int, error) {
 	var exists int
-	err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists)
+	query := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if s.pg {
+		query = `SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'`
+	}
+	err := db.QueryRowContext(ctx, query).Scan(&exists)
 	if err != nil {
 		return 0, unavailable("read schema version", err)
 	}
@@ -320,8 +379,12 @@ type migrationFile struct {
 	path    string
 }
 
-func migrationFiles() ([]migrationFile, error) {
-	entries, err := fs.ReadDir(migrations, "migrations/sqlite")
+// migrationFiles lists the migrations of the store's dialect: the same
+// numbers, with the same meaning, in migrations/sqlite and
+// migrations/postgres.
+func (s *Store) migrationFiles() ([]migrationFile, error) {
+	dir := "migrations/" + s.Dialect()
+	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +395,7 @@ func migrationFiles() ([]migrationFile, error) {
 		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
 			return nil, fmt.Errorf("store: migration file %s is not named NNNN_name.sql", e.Name())
 		}
-		files = append(files, migrationFile{version: v, path: "migrations/sqlite/" + e.Name()})
+		files = append(files, migrationFile{version: v, path: dir + "/" + e.Name()})
 	}
 	slices.SortFunc(files, func(a, b migrationFile) int { return a.version - b.version })
 	if len(files) == 0 {
@@ -358,8 +421,13 @@ func cmpOr(a, b string) string {
 // once rather than when the dead leader's term runs out. Call it at start,
 // before the jobs run. It is only right when no other process works this
 // database's jobs, which holds for SQLite, whose file one mediator owns
-// (and running a job twice is harmless: every job is idempotent).
+// (and running a job twice is harmless: every job is idempotent). On
+// PostgreSQL, which other mediators may share, it does nothing: River
+// rescues the jobs of a process that died, and its leadership expires.
 func (s *Store) RecoverFromStop(ctx context.Context) (int, error) {
+	if s.pg {
+		return 0, nil
+	}
 	var n int64
 	err := s.InTx(ctx, func(tx *Tx) error {
 		res, err := tx.tx.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec')

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"opencrvs-mosip/internal/bridge"
+	"opencrvs-mosip/internal/store/pgtest"
 )
 
 type clock struct {
@@ -33,17 +34,61 @@ func (c *clock) set(t time.Time) {
 	c.mu.Unlock()
 }
 
-func mustOpen(t *testing.T, now func() time.Time) *Store {
+// The store's tests are its conformance suite: each runs as the subtests
+// sqlite and postgres (bothStores), on a new empty database of its own. The
+// postgres half needs TEST_DATABASE_URL (internal/store/pgtest): without
+// it, it is skipped, or fails under CI.
+
+// testDB is an empty database for one test.
+type testDB struct {
+	pg bool
+	// where holds Path (SQLite) or DatabaseURL (PostgreSQL).
+	where Config
+}
+
+// bothStores runs test on SQLite, then on PostgreSQL.
+func bothStores(t *testing.T, test func(t *testing.T, db testDB)) {
+	t.Run("sqlite", func(t *testing.T) {
+		test(t, testDB{where: Config{Path: filepath.Join(t.TempDir(), "db", "test.db")}})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		test(t, testDB{pg: true, where: Config{DatabaseURL: pgtest.URL(t)}})
+	})
+}
+
+// config is c on this database.
+func (d testDB) config(c Config) Config {
+	c.Path, c.DatabaseURL = d.where.Path, d.where.DatabaseURL
+	return c
+}
+
+// open returns a migrated store on the database, closed when the test
+// ends.
+func (d testDB) open(t *testing.T, now func() time.Time) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), Config{Path: filepath.Join(t.TempDir(), "db", "test.db"), Synchronous: "NORMAL", Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := d.openWith(t, Config{Synchronous: "NORMAL", Now: now})
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// openWith opens a store on the database with c, closed when the test ends.
+func (d testDB) openWith(t *testing.T, c Config) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), d.config(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// mustOpen returns a migrated store on a new SQLite database (for the
+// tests of SQLite's own mechanisms; the others use bothStores).
+func mustOpen(t *testing.T, now func() time.Time) *Store {
+	t.Helper()
+	return testDB{where: Config{Path: filepath.Join(t.TempDir(), "db", "test.db")}}.open(t, now)
 }
 
 func sampleTransaction(id, tracking string) *bridge.Transaction {
@@ -55,14 +100,11 @@ func sampleTransaction(id, tracking string) *bridge.Transaction {
 	}
 }
 
-func TestSchema(t *testing.T) {
+func TestSchema(t *testing.T) { bothStores(t, testSchema) }
+
+func testSchema(t *testing.T, db testDB) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "s.db")
-	s, err := Open(ctx, Config{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := db.openWith(t, Config{})
 	if err := s.CheckSchema(ctx); err == nil || !strings.Contains(err.Error(), "opencrvs-mosip migrate") {
 		t.Fatalf("CheckSchema on an empty database = %v, want an error telling to migrate", err)
 	}
@@ -85,10 +127,12 @@ func TestSchema(t *testing.T) {
 	}
 }
 
-func TestInsertAndDedupe(t *testing.T) {
+func TestInsertAndDedupe(t *testing.T) { bothStores(t, testInsertAndDedupe) }
+
+func testInsertAndDedupe(t *testing.T, db testDB) {
 	ctx := t.Context()
 	clk := &clock{now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, clk.Now)
+	s := db.open(t, clk.Now)
 
 	tr := sampleTransaction("A1", "BXXDBIC")
 	err := s.InTx(ctx, func(tx *Tx) error { return tx.Insert(ctx, tr, "birth:BXXDBIC", "accepted") })
@@ -139,10 +183,12 @@ func TestInsertAndDedupe(t *testing.T) {
 	}
 }
 
-func TestTransition(t *testing.T) {
+func TestTransition(t *testing.T) { bothStores(t, testTransition) }
+
+func testTransition(t *testing.T, db testDB) {
 	ctx := t.Context()
 	clk := &clock{now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
-	s := mustOpen(t, clk.Now)
+	s := db.open(t, clk.Now)
 	if err := s.InTx(ctx, func(tx *Tx) error { return tx.Insert(ctx, sampleTransaction("A1", "B1"), "birth:B1", "rules passed") }); err != nil {
 		t.Fatal(err)
 	}
@@ -192,9 +238,11 @@ func TestTransition(t *testing.T) {
 	}
 }
 
-func TestRollbackLeavesNothing(t *testing.T) {
+func TestRollbackLeavesNothing(t *testing.T) { bothStores(t, testRollbackLeavesNothing) }
+
+func testRollbackLeavesNothing(t *testing.T, db testDB) {
 	ctx := t.Context()
-	s := mustOpen(t, nil)
+	s := db.open(t, nil)
 	ran := false
 	err := s.InTx(ctx, func(tx *Tx) error {
 		tx.AfterCommit(func() { ran = true })
@@ -217,9 +265,11 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	}
 }
 
-func TestDeliveries(t *testing.T) {
+func TestDeliveries(t *testing.T) { bothStores(t, testDeliveries) }
+
+func testDeliveries(t *testing.T, db testDB) {
 	ctx := t.Context()
-	s := mustOpen(t, nil)
+	s := db.open(t, nil)
 	d := Delivery{EventID: "e1", TransactionID: "A1", Outcome: DeliveryApplied}
 	for i, want := range []bool{true, false} {
 		isNew, err := s.RecordDelivery(ctx, d)
@@ -236,10 +286,12 @@ func TestDeliveries(t *testing.T) {
 	}
 }
 
-func TestAIDs(t *testing.T) {
+func TestAIDs(t *testing.T) { bothStores(t, testAIDs) }
+
+func testAIDs(t *testing.T, db testDB) {
 	ctx := t.Context()
 	clk := &clock{now: time.Date(2026, 11, 23, 18, 59, 8, 0, time.UTC)}
-	s := mustOpen(t, clk.Now)
+	s := db.open(t, clk.Now)
 	next := func(f AIDFormat) string {
 		t.Helper()
 		var id string
@@ -288,9 +340,11 @@ func TestAIDs(t *testing.T) {
 }
 
 // Many writers at once: every id distinct, nothing lost.
-func TestConcurrentAIDs(t *testing.T) {
+func TestConcurrentAIDs(t *testing.T) { bothStores(t, testConcurrentAIDs) }
+
+func testConcurrentAIDs(t *testing.T, db testDB) {
 	ctx := t.Context()
-	s := mustOpen(t, nil)
+	s := db.open(t, nil)
 	f := AIDFormat{Kind: AIDRID, CentreID: "10001", MachineID: "10004"}
 	var mu sync.Mutex
 	seen := make(map[string]bool)
@@ -334,9 +388,11 @@ func (w *pingWorker) Work(ctx context.Context, job *river.Job[pingArgs]) error {
 
 // A job inserted with a domain row in one transaction runs once it commits,
 // and not at all if the transaction rolls back.
-func TestRiverJobsInTransactions(t *testing.T) {
+func TestRiverJobsInTransactions(t *testing.T) { bothStores(t, testRiverJobsInTransactions) }
+
+func testRiverJobsInTransactions(t *testing.T, db testDB) {
 	ctx := t.Context()
-	s := mustOpen(t, nil)
+	s := db.open(t, nil)
 	w := &pingWorker{done: make(chan int, 4)}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
@@ -384,9 +440,11 @@ func TestRiverJobsInTransactions(t *testing.T) {
 
 // A job a killed process left "running" runs at the next start, without
 // waiting for River's stuck-job rescue.
-func TestRecoverFromStop(t *testing.T) {
+func TestRecoverFromStop(t *testing.T) { bothStores(t, testRecoverFromStop) }
+
+func testRecoverFromStop(t *testing.T, db testDB) {
 	ctx := t.Context()
-	s := mustOpen(t, nil)
+	s := db.open(t, nil)
 	w := &pingWorker{done: make(chan int, 4)}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
@@ -408,14 +466,35 @@ func TestRecoverFromStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	running := `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = datetime('now', 'subsec')`
+	leader := `INSERT INTO river_leader (elected_at, expires_at, leader_id, name)
+		VALUES (datetime('now'), datetime('now', '+1 hour'), 'dead-process', 'default')`
+	if db.pg {
+		running = `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now()`
+		leader = `INSERT INTO river_leader (elected_at, expires_at, leader_id, name)
+			VALUES (now(), now() + interval '1 hour', 'dead-process', 'default')`
+	}
 	// The process that fetched it died mid-work.
-	if _, err := s.db.ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = datetime('now', 'subsec')`); err != nil {
+	if _, err := s.db.ExecContext(ctx, running); err != nil {
 		t.Fatal(err)
 	}
 	// ... and it led the queue, for an hour more.
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO river_leader (elected_at, expires_at, leader_id, name)
-		VALUES (datetime('now'), datetime('now', '+1 hour'), 'dead-process', 'default')`); err != nil {
+	if _, err := s.db.ExecContext(ctx, leader); err != nil {
 		t.Fatal(err)
+	}
+	if db.pg {
+		// Another mediator may be working the job and leading: nothing is
+		// taken from it (River rescues a dead process's jobs).
+		n, err := s.RecoverFromStop(ctx)
+		var state string
+		var leaders int
+		if err == nil {
+			err = s.db.QueryRowContext(ctx, `SELECT state, (SELECT count(*) FROM river_leader) FROM river_job`).Scan(&state, &leaders)
+		}
+		if n != 0 || err != nil || state != "running" || leaders != 1 {
+			t.Fatalf("RecoverFromStop on PostgreSQL = %d, %v; job %s, %d leaders; want nothing touched", n, err, state, leaders)
+		}
+		return
 	}
 	n, err := s.RecoverFromStop(ctx)
 	if err != nil || n != 1 {

@@ -102,9 +102,16 @@ func (t *Tx) History(ctx context.Context, kind bridge.EventKind, trackingID stri
 }
 
 // LiveByDedupeKey returns the transaction for key that a resend must return
-// (any not REPORTED), or nil.
+// (any not REPORTED or CANCELLED), or nil. On PostgreSQL it first locks key
+// until the transaction ends: another mediator's transaction looking it up
+// waits, then finds the transaction this one inserts.
 func (t *Tx) LiveByDedupeKey(ctx context.Context, key string) (*bridge.Transaction, error) {
-	tr, err := t.s.getTransaction(ctx, t.tx, summaryColumns, `dedupe_key = $1 AND state <> 'REPORTED'`, key)
+	if t.s.pg {
+		if err := t.lockDedupeKey(ctx, key); err != nil {
+			return nil, err
+		}
+	}
+	tr, err := t.s.getTransaction(ctx, t.tx, summaryColumns, `dedupe_key = $1 AND state NOT IN ('REPORTED', 'CANCELLED')`, key)
 	if bridge.ErrorCodeOf(err) == bridge.ENotFound {
 		return nil, nil
 	}
@@ -124,11 +131,11 @@ func (t *Tx) Insert(ctx context.Context, tr *bridge.Transaction, dedupeKey, reas
 		}
 		packet = string(b)
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO transactions (`+insertColumns+`, dedupe_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO transactions (`+insertColumns+`, dedupe_key, traceparent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		tr.ID, tr.Kind, tr.Version, tr.Intake, tr.RecordID, tr.TrackingID, tr.RegistrationNumber,
 		tr.State, nullable(t.s.seal(tr.Token)), packet, tr.SkipReason, tr.Attempts, tr.LastError, tr.UIN, tr.VID,
-		now.UnixMilli(), now.UnixMilli(), tr.Corrects, tr.ActionID, dedupeKey)
+		now.UnixMilli(), now.UnixMilli(), tr.Corrects, tr.ActionID, dedupeKey, nullable(tr.TraceParent))
 	if err != nil {
 		if isUniqueViolation(err) {
 			return &bridge.Error{Code: bridge.EConflict, Message: "the record is already being processed", Err: err}
@@ -221,6 +228,7 @@ func (t *Tx) Transition(ctx context.Context, id string, c Change) (bool, error) 
 		sets = append(sets, "dead_from = ''")
 	}
 	args = append(args, id)
+	idArg := len(args)
 	where := fmt.Sprintf("id = $%d AND state IN (", len(args))
 	for i, st := range c.From {
 		args = append(args, st)
@@ -230,6 +238,9 @@ func (t *Tx) Transition(ctx context.Context, id string, c Change) (bool, error) 
 		where += fmt.Sprintf("$%d", len(args))
 	}
 	where += ")"
+	if t.s.pg {
+		return t.transitionPostgres(ctx, id, c, idArg, where, sets, args)
+	}
 	// The event is written first, from the row as it is (its state is the
 	// "from"), and only if the row is in a From state; the UPDATE has the
 	// same condition. Two statements, no round trip to read the state.
@@ -256,6 +267,32 @@ func (t *Tx) Transition(ctx context.Context, id string, c Change) (bool, error) 
 	}
 	if _, err := t.tx.ExecContext(ctx, `UPDATE transactions SET `+strings.Join(sets, ", ")+` WHERE `+where, args...); err != nil {
 		return false, unavailable("update state", err)
+	}
+	return true, nil
+}
+
+// transitionPostgres is Transition in one statement that locks the row
+// first: a transition another transaction is applying to it meanwhile
+// commits first, and this one then applies only if the state it left is
+// still one of c.From. (Without the lock, both would log the event.)
+func (t *Tx) transitionPostgres(ctx context.Context, id string, c Change, idArg int, where string, sets []string, args []any) (bool, error) {
+	args = append(args, c.Reason, c.Attempt)
+	// FOR UPDATE returns the row as the last commit left it (and, when
+	// that commit left it in no From state, nothing); the UPDATE then
+	// changes that version.
+	query := `WITH old AS (SELECT id AS old_id, state AS old_state FROM transactions WHERE ` + where + ` FOR UPDATE),
+		upd AS (UPDATE transactions SET ` + strings.Join(sets, ", ") + ` FROM old WHERE id = old_id RETURNING old_state)
+		INSERT INTO transaction_events (transaction_id, at, from_state, to_state, reason, attempt)
+		SELECT ` + fmt.Sprintf("$%d, $2, old_state, $1, CAST($%d AS TEXT), CAST($%d AS INTEGER)", idArg, len(args)-1, len(args)) + ` FROM upd`
+	res, err := t.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, unavailable("update state", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = t.exists(ctx, id)
+		}
+		return false, err
 	}
 	return true, nil
 }
@@ -324,9 +361,14 @@ func (s *Store) Events(ctx context.Context, id string) ([]bridge.Event, error) {
 	return events, nil
 }
 
-// CountByState counts transactions in each state.
+// CountByState counts transactions in each state that has any. It reads
+// the counts triggers keep (migration 0006), not the transactions.
 func (s *Store) CountByState(ctx context.Context) (map[bridge.State]int, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT state, count(*) FROM transactions GROUP BY state`)
+	query := `SELECT state, n FROM transaction_state_counts WHERE n > 0`
+	if s.pg { // a row per state and shard
+		query = `SELECT state, sum(n)::bigint FROM transaction_state_counts GROUP BY state HAVING sum(n) > 0`
+	}
+	rows, err := s.rdb.QueryContext(ctx, query)
 	if err != nil {
 		return nil, unavailable("count transactions", err)
 	}
@@ -422,7 +464,7 @@ func nullable(s string) any {
 }
 
 func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || isPostgresUniqueViolation(err))
 }
 
 // TransactionsByRecord returns the transactions of an OpenCRVS record,
@@ -479,10 +521,19 @@ func (s *Store) NoteCheck(ctx context.Context, id string, next time.Time) error 
 	return nil
 }
 
-// CountInState counts the transactions in one state.
+// CountInState counts the transactions in one state (from the counts
+// triggers keep, like CountByState).
 func (s *Store) CountInState(ctx context.Context, st bridge.State) (int, error) {
 	var n int
-	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM transactions WHERE state = $1`, st).Scan(&n); err != nil {
+	query := `SELECT n FROM transaction_state_counts WHERE state = $1`
+	if s.pg {
+		query = `SELECT coalesce(sum(n), 0)::bigint FROM transaction_state_counts WHERE state = $1`
+	}
+	err := s.rdb.QueryRowContext(ctx, query, st).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
 		return 0, unavailable("count transactions", err)
 	}
 	return n, nil
@@ -496,7 +547,9 @@ type ListFilter struct {
 	Limit  int // default 50, at most 1000
 }
 
-// List returns transactions, most recently updated first.
+// List returns transactions, most recently updated first. It sorts every
+// transaction of the state it is given: for tests and small databases;
+// operators' listings use ListTransactions.
 func (s *Store) List(ctx context.Context, f ListFilter) ([]*bridge.Transaction, error) {
 	limit := f.Limit
 	if limit <= 0 {

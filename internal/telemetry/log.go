@@ -1,5 +1,6 @@
-// Package telemetry sets up what operators observe: structured logs (and,
-// later, metrics and traces).
+// Package telemetry sets up what operators observe: structured logs,
+// Prometheus metrics (metrics.go, outbound.go) and OpenTelemetry traces
+// (tracing.go).
 package telemetry
 
 import (

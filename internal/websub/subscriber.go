@@ -112,6 +112,10 @@ type Subscriber struct {
 	lastAttempt   time.Time
 	attemptFailed bool
 	attempts      int
+	// created and suspected are when the subscription was last known to be
+	// missing without anyone's fault yet: at start, and when Suspect dropped
+	// it (see Readiness).
+	created, suspected time.Time
 }
 
 // NewSubscriber returns a Subscriber. Configuration is checked by
@@ -137,6 +141,7 @@ func NewSubscriber(cfg SubscriberConfig) *Subscriber {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.created = s.now()
 	return s
 }
 
@@ -384,6 +389,7 @@ func (s *Subscriber) Suspect() {
 	}
 	s.status.Verified, s.status.LeaseEnds = time.Time{}, time.Time{}
 	s.attempts = 0
+	s.suspected = s.now()
 	s.log.Warn("websub: credentials are not arriving; the subscription will be made again", "topic", s.topic)
 }
 

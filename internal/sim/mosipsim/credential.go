@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"opencrvs-mosip/internal/mosip"
+	"opencrvs-mosip/internal/vc"
 )
 
 // Credential issuance: the credential service builds the credential,
@@ -49,7 +50,7 @@ func (s *Sim) issueCredential(in credentialInput) error {
 	if err != nil {
 		return fmt.Errorf("mosipsim: encrypt credential %s: %w", in.rid, err)
 	}
-	sig, err := s.signDetached(jose.ES256, s.eventKey, kidCredentialService, plain, false)
+	sig, err := s.signDetached(jose.ES256, s.eventKey, kidCredentialService, plain)
 	if err != nil {
 		return fmt.Errorf("mosipsim: sign credential %s: %w", in.rid, err)
 	}
@@ -87,10 +88,11 @@ func (s *Sim) buildCredential(in credentialInput) ([]byte, string, error) {
 		subject["birthCertificateNumber"] = in.fields["birthCertificateNumber"]
 	}
 	keyURL := in.baseURL + "/.well-known/public-key.json"
-	vc := map[string]any{
+	contextURL := in.baseURL + "/.well-known/mosip-context.json"
+	cred := map[string]any{
 		"@context": []any{
 			"https://www.w3.org/2018/credentials/v1",
-			in.baseURL + "/.well-known/mosip-context.json",
+			contextURL,
 			map[string]any{"sec": "https://w3id.org/security#"},
 		},
 		"type":              []any{"VerifiableCredential", "MOSIPVerifiableCredential"},
@@ -99,34 +101,34 @@ func (s *Sim) buildCredential(in credentialInput) ([]byte, string, error) {
 		"issuanceDate":      now,
 		"credentialSubject": subject,
 	}
-	unsigned, err := canonicalJSON(vc)
+	unsigned, err := canonicalJSON(cred)
 	if err != nil {
 		return nil, "", err
 	}
-	jws, err := s.signDetached(jose.PS256, s.vcKey, keyURL, unsigned, true)
+	// Signed as MOSIP's credential service signs (RsaSignature2018 over the
+	// URDNA2015 canonical form, internal/vc), with this simulator's context
+	// at the URL the credential names.
+	contexts, err := vc.BundledContexts().With(contextURL, VCContext())
+	if err != nil {
+		return nil, "", err
+	}
+	signer, err := vc.NewSigner(s.vcKey, contexts, s.now)
+	if err != nil {
+		return nil, "", err
+	}
+	proof, err := signer.Proof(unsigned, keyURL)
 	if err != nil {
 		return nil, "", fmt.Errorf("mosipsim: sign verifiable credential %s: %w", in.rid, err)
 	}
-	vc["proof"] = map[string]any{
-		"type":               "RsaSignature2018",
-		"created":            now,
-		"proofPurpose":       "assertionMethod",
-		"verificationMethod": keyURL,
-		"jws":                jws,
-	}
-	out, err := canonicalJSON(vc)
+	cred["proof"] = proof.Map()
+	out, err := canonicalJSON(cred)
 	return out, "vercred", err
 }
 
 // signDetached returns a compact JWS with a detached payload
-// (header..signature). With unencoded set the payload is signed as it is
-// (RFC 7797 b64:false), as verifiable credential proofs are.
-func (s *Sim) signDetached(alg jose.SignatureAlgorithm, key any, kid string, payload []byte, unencoded bool) (string, error) {
-	opts := (&jose.SignerOptions{}).WithHeader("kid", kid)
-	if unencoded {
-		opts = opts.WithBase64(false)
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
+// (header..signature).
+func (s *Sim) signDetached(alg jose.SignatureAlgorithm, key any, kid string, payload []byte) (string, error) {
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", kid))
 	if err != nil {
 		return "", err
 	}
@@ -295,8 +297,13 @@ func (s *Sim) handleController(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) handleContext(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/ld+json")
-	_, _ = w.Write([]byte(mosipContext))
+	_, _ = w.Write(VCContext())
 }
+
+// VCContext returns the JSON-LD context the simulator serves at
+// /.well-known/mosip-context.json and its verifiable credentials name: a
+// verifier must be given it (MOSIP_VC_CONTEXTS), as it never fetches one.
+func VCContext() []byte { return []byte(mosipContext) }
 
 const mosipContext = `{
   "@context": {

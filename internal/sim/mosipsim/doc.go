@@ -133,8 +133,11 @@
 //	vc     W3C verifiable credential like OpenCRVS's mock (credentialType vercred):
 //	       credentialSubject {id: http://credential.idrepo/credentials/<RID>,
 //	       VID, birthCertificateNumber, vcVer: VC-V1}; deaths {id, vcVer};
-//	       proof RsaSignature2018, jws = detached PS256 JWS (b64:false) over
-//	       the RFC 8785 canonical JSON of the credential without its proof.
+//	       proof RsaSignature2018 made as MOSIP's credential service makes
+//	       it (internal/vc): jws = detached PS256 JWS (b64:false) over
+//	       SHA-256(URDNA2015 of the proof options) || SHA-256(URDNA2015 of
+//	       the credential without its proof); the context at
+//	       /.well-known/mosip-context.json is VCContext.
 //	mosip  MOSIP's formatted credential (credentialType euin):
 //	       credentialSubject {id: <RID>, UIN, VID, fullName, dateOfBirth}.
 //

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"opencrvs-mosip/internal/opencrvs"
 )
 
 // Config configures a Sim. The zero value of every field but MediatorURL has
@@ -63,24 +65,8 @@ const (
 	DefaultSendTimeout = 15 * time.Second
 )
 
-// DefaultAudience returns the audiences OpenCRVS auth puts in user tokens
-// (packages/auth/src/constants.ts WEB_USER_JWT_AUDIENCES).
-func DefaultAudience() []string {
-	return []string{
-		"opencrvs:auth-user",
-		"opencrvs:user-mgnt-user",
-		"opencrvs:hearth-user",
-		"opencrvs:gateway-user",
-		"opencrvs:notification-user",
-		"opencrvs:workflow-user",
-		"opencrvs:search-user",
-		"opencrvs:metrics-user",
-		"opencrvs:countryconfig-user",
-		"opencrvs:webhooks-user",
-		"opencrvs:config-user",
-		"opencrvs:documents-user",
-	}
-}
+// DefaultAudience returns the audiences OpenCRVS auth puts in user tokens.
+func DefaultAudience() []string { return opencrvs.TokenAudiences() }
 
 // Record statuses as GET /sim/records/{id} reports them.
 const (
