@@ -13,7 +13,7 @@ PLATFORMS ?= linux/amd64 linux/arm64
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-13s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-20s %s\n", $$1, $$2}'
 
 .PHONY: dev
 dev: ## run the mediator and both simulators on this machine (SQLite under ./data)
@@ -97,6 +97,13 @@ SEED ?= 0
 crash-test: build ## run serve as a child, SIGKILL it KILLS times (5) while RECORDS records (2000) go through; none lost or confirmed twice (SEED to replay)
 	$(GO) build -o bin/crashtest ./cmd/crashtest
 	bin/crashtest -bin $(BIN) -records $(RECORDS) -kills $(KILLS) -seed $(SEED)
+
+.PHONY: crash-test-replicas
+REPLICAS ?= 3
+crash-test-replicas: build ## crash-test with REPLICAS (3) serve processes on one PostgreSQL (a database of its own on TEST_DATABASE_URL's server); each kill takes one, restarted
+	@test -n "$(TEST_DATABASE_URL)" || { echo "TEST_DATABASE_URL is not set: a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"; exit 1; }
+	$(GO) build -o bin/crashtest ./cmd/crashtest
+	bin/crashtest -bin $(BIN) -records $(RECORDS) -kills $(KILLS) -seed $(SEED) -replicas $(REPLICAS) -database-url '$(TEST_DATABASE_URL)'
 
 .PHONY: fuzz
 fuzz: ## fuzz each parser of outside input for FUZZTIME (default 30s each)

@@ -164,6 +164,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err er
 	subscriber := websub.NewSubscriber(websub.SubscriberConfig{
 		HubURL: cfg.HubURL, Topic: cfg.Topic, CallbackURL: cfg.CallbackURL, Secret: []byte(cfg.WebSubSecret),
 		LeaseSeconds: cfg.LeaseSeconds, Token: websubAuth.Token, HTTPClient: httpClient, Logger: log,
+		State: st, // one subscription for every mediator on the database
 	})
 	var identitySub *websub.Subscriber
 	var identityUpdates *jobs.IdentityUpdateConfig
@@ -171,9 +172,24 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err er
 		identitySub = websub.NewSubscriber(websub.SubscriberConfig{
 			HubURL: cfg.HubURL, Topic: cfg.IdentityTopic, CallbackURL: cfg.IdentityCallback, Secret: []byte(cfg.WebSubSecret),
 			LeaseSeconds: cfg.LeaseSeconds, Token: websubAuth.Token, HTTPClient: httpClient, Logger: log,
+			State: st,
 		})
 		identityUpdates = &jobs.IdentityUpdateConfig{Reader: mosipClient,
 			Sink: &opencrvs.UpdateSink{URL: cfg.IdentitySinkURL, Secret: []byte(cfg.IdentitySinkSecret), HTTPClient: httpClient}}
+	}
+	if cfg.ForgetSubscriptions {
+		for _, sub := range []*websub.Subscriber{subscriber, identitySub} {
+			if sub != nil {
+				sub.Forget(ctx)
+			}
+		}
+	}
+	var system *opencrvs.SystemClient // backfill's system client (backfill.go)
+	if cfg.OpenCRVSClientID != "" {
+		system = opencrvs.NewSystemClient(opencrvs.SystemClientConfig{
+			TokenURL: cfg.OpenCRVSTokenURL, ClientID: cfg.OpenCRVSClientID, ClientSecret: cfg.OpenCRVSClientSecret,
+			HTTPClient: httpClient, Logger: log,
+		})
 	}
 	runner, err := jobs.New(jobs.Config{
 		Store:              st,
@@ -196,9 +212,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err er
 		CallTimeout:       cfg.CallTimeout,
 		SubmitWorkers:     cfg.SubmitWorkers,
 		FeedbackWorkers:   cfg.FeedbackWorkers,
+		Backfill:          jobs.BackfillConfig{Workers: cfg.BackfillWorkers, System: system, IdentifierType: cfg.BackfillIdentifierType},
 		RenewInterval:     cfg.RenewInterval,
 		DeliveryRetention: cfg.DeliveryRetention,
 		SubscriptionCheck: cfg.SubscriptionCheck,
+		ReplicaCheck:      cfg.ReplicaCheck,
 		FetchPollInterval: cfg.FetchPollInterval,
 		Logger:            log,
 		Tracer:            tracer,
@@ -219,6 +237,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err er
 	if cfg.IdentityURL != "" {
 		svc.Identities = mosipClient
 	}
+	svc.Backfill = backfillConfig(cfg, system)
 	adminSvc := &admin.Service{Store: st, Pipeline: svc, Logger: log}
 	handler := httpapi.New(httpapi.Config{
 		Admin:              adminSvc,

@@ -47,6 +47,9 @@ var options = []option{
 	{name: "OPENCRVS_GRAPHQL_GATEWAY_URL", required: true, help: "OpenCRVS 1.8 GraphQL gateway, e.g. http://gateway:7070/graphql"},
 	{name: "OPENCRVS_GATEWAY_URL", help: "OpenCRVS 1.9 gateway; 1.9 records are accepted or rejected by tRPC at its /events, e.g. http://gateway:7070 (empty: OPENCRVS_GRAPHQL_GATEWAY_URL without /graphql)"},
 	{name: "OPENCRVS_TOKEN_ISSUER", def: "opencrvs:auth-service", help: "required issuer of OpenCRVS tokens (none: not checked)"},
+	{name: "OPENCRVS_CLIENT_ID", help: "OpenCRVS system client (client credentials) the mediator adds the national IDs of backfilled records with (upsertRegistrationIdentifier); empty: `opencrvs-mosip backfill` is refused"},
+	{name: "OPENCRVS_CLIENT_SECRET", secret: true, help: "its secret (required with OPENCRVS_CLIENT_ID)"},
+	{name: "OPENCRVS_AUTH_TOKEN_URL", help: "OpenCRVS auth's token endpoint for the system client, e.g. http://auth:4040/token (empty: OPENCRVS_PUBLIC_KEY_URL with /token for /.well-known)"},
 	{name: "OPENCRVS_TOKEN_AUDIENCE", def: "opencrvs:*", help: "comma-separated audiences, one of which OpenCRVS tokens must carry; a trailing * allows every audience it begins (opencrvs:*: a token OpenCRVS auth made for any of its services, e.g. opencrvs:countryconfig-user; none: not checked)"},
 
 	{name: "MOSIP_AUTH_URL", required: true, help: "MOSIP auth manager .../v1/authmanager/authenticate/clientidsecretkey"},
@@ -74,6 +77,7 @@ var options = []option{
 	{name: "MOSIP_WEBSUB_LEASE_SECONDS", def: "0", help: "lease asked for (0: the hub's default)"},
 	{name: "MOSIP_WEBSUB_DEDUP_WINDOW", def: "720h", help: "how long WebSub deliveries are remembered by event id, so that a redelivery changes nothing; older ones are forgotten hourly"},
 	{name: "MOSIP_WEBSUB_RENEW_INTERVAL", def: "12h", help: "the subscription is renewed before its lease ends, and at least this often"},
+	{name: "MOSIP_WEBSUB_CHECK_INTERVAL", def: "1m", help: "how often the subscription job looks whether the subscription is due (made once for all the mediators sharing the database, whichever runs the job)"},
 	{name: "DEATH_REVERSAL_MODE", def: "packet", help: "how a death registered by mistake is undone in MOSIP: packet (DEATH_REVERSAL_PROCESS packet clearing the death flag, through the registration processor) or idrepo (ID repository update: UIN ACTIVATED, death flag cleared)"},
 	{name: "DEATH_REVERSAL_PROCESS", def: "CRVS_UPDATE", help: "process of the death reversal packet"},
 	{name: "DEATH_REVERSAL_SCOPE", def: "record.registration-correct", help: "OpenCRVS token scope POST /events/death-reversal requires"},
@@ -120,11 +124,15 @@ var options = []option{
 	{name: "INTAKE_RATE_LIMIT", def: "200", help: "records per second each client may send to /events/registration and /events/death-reversal, with bursts of twice that; above it the answer is 429 with Retry-After (0: no limit)"},
 	{name: "VERIFY_RATE_LIMIT", def: "20", help: "requests per second each client may send to /verify, /events/review, /verify-qr and E-Signet user info, with bursts of twice that (0: no limit)"},
 	{name: "TRUSTED_PROXIES", help: "comma-separated addresses or CIDRs of reverse proxies in front of the mediator: behind them, a client for the rate limits is the address in X-Forwarded-For"},
-	{name: "MAX_QUEUE_DEPTH", def: "10000", help: "records waiting to be submitted to MOSIP above which intake answers 503 with Retry-After (0: no limit)"},
+	{name: "MAX_QUEUE_DEPTH", def: "10000", help: "records waiting to be submitted to MOSIP above which intake answers 503 with Retry-After (0: no limit); a backfill's historic records do not count (BACKFILL_MAX_WAITING bounds them)"},
 	{name: "ADMIN_TOKEN", secret: true, help: "bearer token of the /admin API (empty: the admin API is off)"},
 	{name: "SUBMIT_WORKERS", def: "32", help: "concurrent calls to MOSIP"},
 	{name: "FEEDBACK_WORKERS", def: "32", help: "concurrent calls to OpenCRVS"},
+	{name: "BACKFILL_WORKERS", def: "4", help: "concurrent calls to MOSIP for backfilled (historic) records, on a job queue of their own (submit_backfill) so that live records never wait behind them; their rate is the backfill's --rate"},
+	{name: "BACKFILL_MAX_WAITING", def: "2000", help: "historic records waiting to be sent to MOSIP above which POST /admin/backfill holds a batch until there is room (up to 20 s, then 503: the backfill command sends it again), so that a backfill never floods the database (0: no limit)"},
+	{name: "BACKFILL_IDENTIFIER_TYPE", def: "NATIONAL_ID", help: "OpenCRVS identifier type a backfilled birth's national ID is added as"},
 	{name: "SHUTDOWN_TIMEOUT", def: "30s", help: "time allowed to finish requests and jobs on stop"},
+	{name: "REPLICA_CHECK_INTERVAL", def: "5s", help: "with DATABASE_URL: how often each mediator resumes the running jobs, and drops the leadership, of mediators that are gone (their database session ended: killed, crashed, or their host silent for about 30 s)"},
 	{name: "SHUTDOWN_DRAIN", def: "0s", help: "on stop, how long readiness fails (and intake answers 503) before the listener closes, so a load balancer stops sending first"},
 	{name: "LOG_LEVEL", def: "info", help: "debug, info, warn or error"},
 	{name: "LOG_FORMAT", def: "json", help: "json or text"},
@@ -254,11 +262,25 @@ type Config struct {
 	ReadyWebSubGrace time.Duration
 	ReadyRequireDeps bool
 
+	// The OpenCRVS system client backfill adds national IDs with
+	// (OpenCRVSClientID empty: none, and backfill is refused).
+	OpenCRVSClientID, OpenCRVSClientSecret, OpenCRVSTokenURL string
+	// Backfill of historic records: the backfill queue's workers, how many
+	// may wait for it, the identifier type of the national ID.
+	BackfillWorkers, BackfillMaxWaiting int
+	BackfillIdentifierType              string
+
 	// FetchPollInterval overrides how often idle job queues poll (tests).
 	FetchPollInterval time.Duration
-	// SubscriptionCheck overrides how often the WebSub subscription job
-	// runs (tests; default a minute).
+	// SubscriptionCheck is how often the WebSub subscription job runs
+	// (default a minute).
 	SubscriptionCheck time.Duration
+	// ReplicaCheck is how often, on PostgreSQL, the jobs of mediators that
+	// are gone are looked for (default 5s).
+	ReplicaCheck time.Duration
+	// ForgetSubscriptions drops, at start, what the database says of the
+	// WebSub subscriptions: the hub is new and empty (dev's simulator).
+	ForgetSubscriptions bool
 }
 
 // LoadConfig reads the configuration from getenv. It reports every problem
@@ -307,6 +329,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		WebSubSecret:       r.values["MOSIP_WEBSUB_SECRET"],
 		LeaseSeconds:       r.int("MOSIP_WEBSUB_LEASE_SECONDS", 0),
 		RenewInterval:      r.duration("MOSIP_WEBSUB_RENEW_INTERVAL"),
+		SubscriptionCheck:  r.duration("MOSIP_WEBSUB_CHECK_INTERVAL"),
 		DeliveryRetention:  r.duration("MOSIP_WEBSUB_DEDUP_WINDOW"),
 		P12Path:            r.values["DECRYPT_P12_FILE_PATH"],
 		P12Password:        r.values["DECRYPT_P12_FILE_PASSWORD"],
@@ -353,6 +376,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		SubmitWorkers:      r.int("SUBMIT_WORKERS", 1),
 		FeedbackWorkers:    r.int("FEEDBACK_WORKERS", 1),
 		ShutdownTimeout:    r.duration("SHUTDOWN_TIMEOUT"),
+		ReplicaCheck:       r.duration("REPLICA_CHECK_INTERVAL"),
 		DrainDelay:         r.durationOrZero("SHUTDOWN_DRAIN"),
 		LogLevel:           r.oneOf("LOG_LEVEL", "debug", "info", "warn", "error"),
 		LogFormat:          r.oneOf("LOG_FORMAT", "json", "text"),
@@ -372,6 +396,19 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.OpenCRVSGateway == "" {
 		c.OpenCRVSGateway = gatewayOf(c.OpenCRVSGraphQL)
+	}
+	c.OpenCRVSClientID, c.OpenCRVSClientSecret = r.values["OPENCRVS_CLIENT_ID"], r.values["OPENCRVS_CLIENT_SECRET"]
+	c.OpenCRVSTokenURL = r.url("OPENCRVS_AUTH_TOKEN_URL")
+	c.BackfillWorkers, c.BackfillMaxWaiting = r.int("BACKFILL_WORKERS", 1), r.int("BACKFILL_MAX_WAITING", 0)
+	c.BackfillIdentifierType = r.values["BACKFILL_IDENTIFIER_TYPE"]
+	if (c.OpenCRVSClientID == "") != (c.OpenCRVSClientSecret == "") {
+		r.fail("OPENCRVS_CLIENT_SECRET", "set OPENCRVS_CLIENT_ID and OPENCRVS_CLIENT_SECRET together (the OpenCRVS system client backfill uses), or neither")
+	}
+	if c.OpenCRVSTokenURL == "" {
+		c.OpenCRVSTokenURL = tokenURLOf(c.OpenCRVSPublicKey)
+	}
+	if c.OpenCRVSClientID != "" && c.OpenCRVSTokenURL == "" {
+		r.fail("OPENCRVS_AUTH_TOKEN_URL", "is required with OPENCRVS_CLIENT_ID (it cannot be derived from OPENCRVS_PUBLIC_KEY_URL)")
 	}
 	c.esignetDefaults(&r)
 	if c.StatusURL == "" && c.WorkflowURL != "" {
@@ -665,6 +702,19 @@ func PrintOptions(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", o.name, def, help)
 	}
 	tw.Flush()
+}
+
+// tokenURLOf derives OpenCRVS auth's token endpoint from its public key
+// URL: http://auth:4040/.well-known -> http://auth:4040/token ("" when
+// the URL does not end in /.well-known).
+func tokenURLOf(publicKey string) string {
+	u, err := url.Parse(publicKey)
+	if publicKey == "" || err != nil || !strings.HasSuffix(u.Path, "/.well-known") {
+		return ""
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/.well-known") + "/token"
+	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	return u.String()
 }
 
 // gatewayOf derives the OpenCRVS 1.9 gateway from the 1.8 GraphQL URL:

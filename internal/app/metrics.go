@@ -28,6 +28,7 @@ func outboundEndpoints(cfg Config) []telemetry.Endpoint {
 		{System: telemetry.SystemOpenCRVS, Name: "graphql", URL: cfg.OpenCRVSGraphQL},
 		{System: telemetry.SystemOpenCRVS, Name: "trpc", URL: gateway + "/events"},
 		{System: telemetry.SystemOpenCRVS, Name: "publicKey", URL: cfg.OpenCRVSPublicKey},
+		{System: telemetry.SystemOpenCRVS, Name: "token", URL: cfg.OpenCRVSTokenURL},
 		{System: telemetry.SystemOpenCRVS, Name: "identitySink", URL: cfg.IdentitySinkURL},
 		{System: telemetry.SystemIDA, Name: "auth", URL: cfg.IDAAuthURL},
 		{System: telemetry.SystemESignet, Name: "token", URL: cfg.ESignetTokenURL},
@@ -70,7 +71,7 @@ func storeSnapshot(st *store.Store) func(context.Context) (telemetry.Snapshot, e
 		if snap.Jobs, err = st.QueueDepth(ctx); err != nil {
 			return snap, err
 		}
-		for _, q := range []string{jobs.QueueSubmit, jobs.QueueFeedback, jobs.QueueMaintenance, jobs.QueueReconcile} {
+		for _, q := range []string{jobs.QueueSubmit, jobs.QueueFeedback, jobs.QueueMaintenance, jobs.QueueReconcile, jobs.QueueSubmitBackfill} {
 			if snap.Jobs[q] == nil {
 				snap.Jobs[q] = map[string]int{}
 			}

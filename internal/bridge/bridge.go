@@ -54,6 +54,12 @@ const (
 	// mosip-api (`migrate --from-mosip-api`): a packet it sent to MOSIP,
 	// waiting for its credential. The mediator never had its packet.
 	IntakeMosipAPI Intake = "mosip-api"
+	// IntakeBackfill is a historic record, already registered in OpenCRVS,
+	// sent by `opencrvs-mosip backfill`: the mediator applied the country
+	// rules and mapping; its packet goes through the backfill queue, and
+	// the national ID is added to the registered record
+	// (upsertRegistrationIdentifier) instead of confirming it.
+	IntakeBackfill Intake = "backfill"
 )
 
 // Record is one OpenCRVS record, normalised so that country rules and

@@ -30,6 +30,7 @@ func commands() []command {
 		{"keys", "keys generate | rotate | demo: the keys that encrypt the tokens kept in the database", runKeys},
 		{"tx", "tx list | show AID | retry AID | cancel AID | counts: transactions, through a running mediator's admin API", runTx},
 		{"load", "drive records end to end through a running system and print a JSON summary", runLoad},
+		{"backfill", "send historic records (registered before the mediator) to MOSIP through a running mediator, resumably", runBackfill},
 		{"healthcheck", "exit 0 if the running service answers /healthz (the container image's HEALTHCHECK; --url for another)", runHealthcheck},
 		{"version", "print the version", runVersion},
 	}

@@ -155,6 +155,8 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 		"SQLITE_DATABASE_PATH":            filepath.Join(*dataDir, devDatabaseFile),
 		"OPENCRVS_PUBLIC_KEY_URL":         opencrvsURL + "/.well-known",
 		"OPENCRVS_GRAPHQL_GATEWAY_URL":    opencrvsURL + "/graphql",
+		"OPENCRVS_CLIENT_ID":              opencrvssim.DevSystemClient, // backfill's system client
+		"OPENCRVS_CLIENT_SECRET":          opencrvssim.DevSystemSecret,
 		"MOSIP_AUTH_URL":                  mosipURL + "/v1/authmanager/authenticate/clientidsecretkey",
 		"MOSIP_PACKET_AUTH_CLIENT_ID":     devPacketClient,
 		"MOSIP_PACKET_AUTH_CLIENT_SECRET": devClientSecret,
@@ -194,6 +196,9 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	cfg.Addr = lns[0].Addr().String()
+	// The simulators start empty: a subscription the database remembers
+	// from the last run is not at this hub.
+	cfg.ForgetSubscriptions = true
 	mediator, err := app.New(ctx, cfg, log.With("component", "mediator"))
 	if err != nil {
 		closeAll()

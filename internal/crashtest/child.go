@@ -2,6 +2,7 @@ package crashtest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,8 +15,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"opencrvs-mosip/internal/store"
 )
 
 // child is the mediator, `opencrvs-mosip serve` in its own process. Every
@@ -37,20 +36,24 @@ type child struct {
 	onDeath func(error)
 }
 
+// envConfig is what differs between runs and replicas in mediatorEnv.
+type envConfig struct {
+	port                           int
+	p12Path, mosipURL, opencrvsURL string
+	callbackURL                    string // where the hub calls: the mediator, or a balancer
+	storeKey                       string // one for the whole run: every replica and restart reads what the others wrote
+	database                       string // SQLite file, or postgres:// URL
+	replicas                       int
+}
+
 // mediatorEnv is the configuration of `serve`: the simulators' URLs and
 // credentials, and timings shortened so that a test run takes minutes.
-func mediatorEnv(port int, dir, p12Path, mosipURL, opencrvsURL, mediatorURL string) []string {
-	// One key for the whole run (the environment is made once): every
-	// restart reads the tokens the killed process wrote.
-	storeKey, err := store.GenerateKey("crash")
-	if err != nil {
-		panic("crashtest: no randomness for a store key: " + err.Error())
-	}
+func mediatorEnv(c envConfig) []string {
+	mosipURL, opencrvsURL := c.mosipURL, c.opencrvsURL
 	vars := map[string]string{
-		"STORE_ENCRYPTION_KEY":            storeKey,
+		"STORE_ENCRYPTION_KEY":            c.storeKey,
 		"HOST":                            "127.0.0.1",
-		"PORT":                            strconv.Itoa(port),
-		"SQLITE_DATABASE_PATH":            filepath.Join(dir, databaseFile),
+		"PORT":                            strconv.Itoa(c.port),
 		"OPENCRVS_PUBLIC_KEY_URL":         opencrvsURL + "/.well-known",
 		"OPENCRVS_GRAPHQL_GATEWAY_URL":    opencrvsURL + "/graphql",
 		"MOSIP_AUTH_URL":                  mosipURL + "/v1/authmanager/authenticate/clientidsecretkey",
@@ -61,13 +64,11 @@ func mediatorEnv(port int, dir, p12Path, mosipURL, opencrvsURL, mediatorURL stri
 		"MOSIP_CREATE_PACKET_URL":         mosipURL + "/commons/v1/packetmanager/createPacket",
 		"MOSIP_PROCESS_PACKET_URL":        mosipURL + "/registrationprocessor/v1/workflowmanager/workflowinstance",
 		"MOSIP_WEBSUB_HUB_URL":            mosipURL + "/websub/hub",
-		"MOSIP_WEBSUB_CALLBACK_URL":       mediatorURL + "/websub/callback",
+		"MOSIP_WEBSUB_CALLBACK_URL":       c.callbackURL + "/websub/callback",
 		"MOSIP_WEBSUB_SECRET":             websubSecret,
-		"DECRYPT_P12_FILE_PATH":           p12Path,
+		"DECRYPT_P12_FILE_PATH":           c.p12Path,
 		"DECRYPT_P12_FILE_PASSWORD":       p12Password,
-		// River rescues jobs a killed process left running 4*CALL_TIMEOUT+1m
-		// after they started: keep that short. The simulators answer in
-		// milliseconds.
+		// The simulators answer in milliseconds.
 		"CALL_TIMEOUT":           "3s",
 		"RETRY_BASE_DELAY":       "200ms",
 		"RETRY_MAX_DELAY":        "5s",
@@ -77,6 +78,24 @@ func mediatorEnv(port int, dir, p12Path, mosipURL, opencrvsURL, mediatorURL stri
 		"SHUTDOWN_TIMEOUT":       "10s",
 		"LOG_LEVEL":              "info",
 		"LOG_FORMAT":             "text",
+	}
+	if strings.HasPrefix(c.database, "postgres") {
+		// Room for every replica's pools within PostgreSQL's default 100
+		// connections; the jobs of a killed replica resumed within a
+		// second or two.
+		sep := "?"
+		if strings.Contains(c.database, "?") {
+			sep = "&"
+		}
+		vars["DATABASE_URL"] = c.database + sep + "pool_max_conns=12"
+		vars["REPLICA_CHECK_INTERVAL"] = "1s"
+	} else {
+		vars["SQLITE_DATABASE_PATH"] = c.database
+	}
+	if c.replicas > 1 {
+		// The subscription job runs every 2 s, on any replica: each would
+		// subscribe on its own if they did not share what they know.
+		vars["MOSIP_WEBSUB_CHECK_INTERVAL"] = "2s"
 	}
 	env := make([]string, 0, len(vars)+3)
 	for _, name := range []string{"PATH", "HOME", "TMPDIR"} {
@@ -153,6 +172,40 @@ func (c *child) waitReady(ctx context.Context, exited <-chan struct{}, timeout t
 	}
 }
 
+// pid is the process id of the mediator started last (0: none).
+func (c *child) pid() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil || c.cmd.Process == nil {
+		return 0
+	}
+	return c.cmd.Process.Pid
+}
+
+// cpuSeconds is the CPU time (user and system) of the running mediator,
+// from /proc (0 when it is not running or /proc cannot tell).
+func (c *child) cpuSeconds() float64 {
+	pid := c.pid()
+	if pid == 0 {
+		return 0
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: state is
+	// the 3rd field of the line, utime the 14th and stime the 15th.
+	rest := string(stat[bytes.LastIndexByte(stat, ')')+1:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	const userHZ = 100 // Linux's USER_HZ, the unit of /proc's times
+	return (utime + stime) / userHZ
+}
+
 // kill ends the mediator with SIGKILL and waits for it to be gone.
 func (c *child) kill() error {
 	return c.signal(syscall.SIGKILL, 10*time.Second)
@@ -217,8 +270,17 @@ func (c *child) logTail(n int) []string {
 }
 
 // LogTail returns the last n lines of the mediator's log in dir (the
-// Result's Dir).
+// Result's Dir), or of each replica's.
 func LogTail(dir string, n int) string {
-	c := &child{logPath: filepath.Join(dir, mediatorLog)}
-	return strings.Join(c.logTail(n), "\n")
+	logs, _ := filepath.Glob(filepath.Join(dir, strings.TrimSuffix(mediatorLog, ".log")+"*.log"))
+	if len(logs) <= 1 {
+		c := &child{logPath: filepath.Join(dir, mediatorLog)}
+		return strings.Join(c.logTail(n), "\n")
+	}
+	var b strings.Builder
+	for _, path := range logs {
+		c := &child{logPath: path}
+		fmt.Fprintf(&b, "--- %s ---\n%s\n", filepath.Base(path), strings.Join(c.logTail(n/len(logs)+1), "\n"))
+	}
+	return b.String()
 }

@@ -22,6 +22,19 @@
 // is off in the MOSIP simulator: a record submitted twice under two
 // application ids then makes two identities, which the test sees, instead
 // of a rejection.
+//
+// With Config.Replicas > 1, that many mediators (the same binary) share a
+// PostgreSQL database of the run's own (Config.DatabaseURL names the
+// server). The relay sends each record to the next replica in turn, and
+// the hub's callback is a balancer in front of them, so deliveries and
+// intent verifications reach any replica. A kill takes one replica at
+// random, restarted after a pause unless Config.KeepDown. Besides every
+// record confirmed once, the run checks that the WebSub subscription was
+// made once for all (subscribe requests counted at the hub), that the
+// periodic reconciliation never ran on two replicas at once (its finished
+// runs in the job table), and reports packets MOSIP was sent twice under
+// the same id (harmless: MOSIP replaces the packet) and how soon the jobs
+// a killed replica left running were resumed by the others.
 package crashtest
 
 import (
@@ -36,12 +49,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"opencrvs-mosip/internal/sim/mosipsim"
 	"opencrvs-mosip/internal/sim/opencrvssim"
+	"opencrvs-mosip/internal/store"
 )
 
 // Config configures a run.
@@ -51,6 +66,19 @@ type Config struct {
 	// Records to send (at least 1) and Kills, how many times the mediator is
 	// killed with SIGKILL (0: none).
 	Records, Kills int
+	// Replicas is how many mediators share the database (default 1); more
+	// than one needs DatabaseURL.
+	Replicas int
+	// DatabaseURL names a PostgreSQL server (postgres://...): the run
+	// creates a database of its own there, dropped after a passing run
+	// unless Keep. Empty: SQLite in Dir (one mediator only).
+	DatabaseURL string
+	// UseDatabase takes DatabaseURL as an empty database to use as it is,
+	// neither created nor dropped (a test's own, internal/store/pgtest).
+	UseDatabase bool
+	// KeepDown leaves killed replicas down (Replicas > 1; Kills below
+	// Replicas): the others must finish their work.
+	KeepDown bool
 	// Concurrency is how many records are in flight at once; default 16.
 	Concurrency int
 	// Seed draws the kill moments and the records' content; 0 picks one
@@ -84,6 +112,18 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Kills < 0 {
 		errs = append(errs, fmt.Errorf("kills %d: want 0 or more", cfg.Kills))
+	}
+	switch {
+	case cfg.Replicas < 0:
+		errs = append(errs, fmt.Errorf("replicas %d: want 1 or more", cfg.Replicas))
+	case cfg.Replicas == 0:
+		cfg.Replicas = 1
+	}
+	if cfg.Replicas > 1 && cfg.DatabaseURL == "" {
+		errs = append(errs, errors.New("several replicas share a PostgreSQL database: give its server's URL (-database-url postgres://...)"))
+	}
+	if cfg.KeepDown && (cfg.Replicas < 2 || cfg.Kills >= cfg.Replicas) {
+		errs = append(errs, fmt.Errorf("keep-down with %d replicas and %d kills: at least one replica must stay up", cfg.Replicas, cfg.Kills))
 	}
 	if cfg.Concurrency < 0 || cfg.Concurrency > 1024 {
 		errs = append(errs, fmt.Errorf("concurrency %d: want 1 to 1024", cfg.Concurrency))
@@ -139,8 +179,38 @@ type Result struct {
 	// or REPORTED at the end although nothing is left to do: the store
 	// disagrees with what happened.
 	Unfinished int
-	// Kills is how many times the mediator was killed with SIGKILL.
+	// Kills is how many times the mediator (a replica) was killed with
+	// SIGKILL.
 	Kills int
+	// Replicas is how many mediators shared the database.
+	Replicas int
+	// Subscribes counts the subscribe requests MOSIP's hub received, and
+	// SubscribesAllowed is the most a run this long may make: the first,
+	// and one per 5 minutes (a subscription made again when credentials
+	// stop coming). More means mediators (replicas, or restarts) each
+	// subscribed on their own.
+	Subscribes, SubscribesAllowed int
+	// PacketRepeats are createPacket calls for a packet id (AID) already
+	// sent, over PacketRepeatIDs ids, and WorkflowRepeats workflow starts
+	// for a registration already started: a job run again after a kill.
+	// MOSIP treats them as the same packet (replaced, or "already
+	// processing"): harmless, reported for interest. A record sent under
+	// two ids is a duplicate.
+	PacketRepeats, PacketRepeatIDs, WorkflowRepeats int
+	// On PostgreSQL: ReconcileRuns finished reconciliation runs, made by
+	// ReconcileReplicas replicas, ReconcileOverlaps of which started before
+	// the one before had finished (must be none).
+	ReconcileRuns, ReconcileReplicas, ReconcileOverlaps int
+	// ResumeSeconds is, for each kill on PostgreSQL, how long until every
+	// job running at the kill had finished or been resumed elsewhere (-1:
+	// not within the wait).
+	ResumeSeconds []float64
+	// Throughput, from the first record sent: SendSeconds until the last
+	// one was accepted, CompleteSeconds until every one was confirmed and
+	// nothing was left to do (to within a quarter of a second), and
+	// MediatorCPUSeconds the CPU time the mediators spent meanwhile (those
+	// running at the end: all of it without kills).
+	SendSeconds, CompleteSeconds, MediatorCPUSeconds float64
 	// Problems explain every lost, rejected, duplicate or unexpected record:
 	// ids, the store's view and MOSIP's.
 	Problems []string
@@ -149,16 +219,22 @@ type Result struct {
 
 // Line is the summary line the crash test ends with.
 func (r *Result) Line() string {
-	return fmt.Sprintf("crash-test: accepted=%d confirmed=%d lost=%d duplicates=%d kills=%d",
+	line := fmt.Sprintf("crash-test: accepted=%d confirmed=%d lost=%d duplicates=%d kills=%d",
 		r.Accepted, r.Confirmed, r.Lost, r.Duplicates, r.Kills)
+	if r.Replicas > 1 {
+		line += fmt.Sprintf(" replicas=%d subscribes=%d", r.Replicas, r.Subscribes)
+	}
+	return line
 }
 
 // OK reports whether the run passed: every record accepted and confirmed,
-// none lost, none duplicated, no feedback about anything else, and the
-// store's record of each finished.
+// none lost, none duplicated, no feedback about anything else, the store's
+// record of each finished, the subscription made once, and reconciliation
+// never run twice at once.
 func (r *Result) OK() bool {
 	return r.Lost == 0 && r.Duplicates == 0 && r.Unexpected == 0 && r.Refused == 0 && r.Unfinished == 0 &&
-		r.Accepted == r.Records && r.Confirmed == r.Accepted
+		r.Accepted == r.Records && r.Confirmed == r.Accepted &&
+		r.Subscribes <= r.SubscribesAllowed && r.ReconcileOverlaps == 0
 }
 
 // Credentials shared by the mediator and the simulators.
@@ -180,7 +256,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	started := time.Now()
-	res := &Result{Seed: cfg.Seed, Records: cfg.Records}
+	res := &Result{Seed: cfg.Seed, Records: cfg.Records, Replicas: cfg.Replicas}
 	dir, cleanup, err := workDir(cfg)
 	if err != nil {
 		return nil, err
@@ -189,6 +265,26 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	e := &env{cfg: cfg, res: res, dir: dir, started: started,
 		rng: mrand.New(mrand.NewPCG(cfg.Seed, cfg.Seed^0x5deece66d))}
 	defer func() { res.Duration = time.Since(started) }()
+	switch {
+	case cfg.DatabaseURL != "" && cfg.UseDatabase:
+		e.dbURL = cfg.DatabaseURL
+	case cfg.DatabaseURL != "":
+		dbURL, drop, err := createDatabase(ctx, cfg.DatabaseURL)
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		e.dbURL = dbURL
+		defer func() {
+			if res.OK() && !cfg.Keep {
+				if err := drop(); err != nil {
+					e.logf("%v", err)
+				}
+				return
+			}
+			e.logf("database %s kept", dbURL[strings.LastIndex(dbURL, "/")+1:])
+		}()
+	}
 	runErr := e.run(ctx)
 	if runErr != nil && e.relay != nil {
 		// What was seen before the run broke off (no tally).
@@ -237,11 +333,15 @@ type env struct {
 	simLogFile  *os.File
 	servers     []*http.Server
 	mosip       *mosipsim.Sim
+	mosipWatch  *mosipWatch
 	opencrvs    *opencrvssim.Sim
 	opencrvsURL string
 	gateway     *gateway
 	relay       *relay
-	mediator    *child
+	balancer    *balancer // the hub's callback, with several replicas
+	mediators   []*child  // one per replica
+	down        []bool    // replicas killed and not restarted
+	dbURL       string    // the run's PostgreSQL database ("": SQLite in dir)
 	client      *http.Client
 
 	logMu     sync.Mutex   // serialises progress lines
@@ -260,9 +360,11 @@ func (e *env) logf(format string, args ...any) {
 }
 
 func (e *env) close() {
-	if e.mediator != nil {
-		e.mediator.stop(20 * time.Second)
+	var wg sync.WaitGroup
+	for _, m := range e.mediators {
+		wg.Go(func() { m.stop(20 * time.Second) })
 	}
+	wg.Wait()
 	if e.opencrvs != nil {
 		e.opencrvs.Close()
 	}
@@ -339,17 +441,29 @@ func (e *env) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("crashtest: %w", err)
 	}
-	mosipURL, err := e.serve(e.mosip)
+	e.mosipWatch = newMOSIPWatch(e.mosip)
+	mosipURL, err := e.serve(e.mosipWatch)
 	if err != nil {
 		return err
 	}
 
-	port, err := freePort()
-	if err != nil {
-		return err
+	ports := make([]int, e.cfg.Replicas)
+	mediatorURLs := make([]string, e.cfg.Replicas)
+	for i := range ports {
+		if ports[i], err = freePort(); err != nil {
+			return err
+		}
+		mediatorURLs[i] = "http://127.0.0.1:" + strconv.Itoa(ports[i])
 	}
-	mediatorURL := "http://127.0.0.1:" + strconv.Itoa(port)
-	e.relay = newRelay(mediatorURL, e.cfg.SendTimeout)
+	// The hub calls the mediator, or with replicas a balancer in front.
+	callbackURL := mediatorURLs[0]
+	if e.cfg.Replicas > 1 {
+		e.balancer = newBalancer(mediatorURLs)
+		if callbackURL, err = e.serve(e.balancer); err != nil {
+			return err
+		}
+	}
+	e.relay = newRelay(mediatorURLs, e.cfg.SendTimeout)
 	relayURL, err := e.serve(e.relay)
 	if err != nil {
 		return err
@@ -368,16 +482,41 @@ func (e *env) run(ctx context.Context) error {
 		return err
 	}
 
-	e.mediator = &child{
-		bin:     e.cfg.Binary,
-		env:     mediatorEnv(port, e.dir, p12Path, mosipURL, e.opencrvsURL, mediatorURL),
-		logPath: filepath.Join(e.dir, mediatorLog),
-		baseURL: mediatorURL,
-		onDeath: func(err error) { cancel(err) },
+	storeKey, err := store.GenerateKey("crash")
+	if err != nil {
+		return fmt.Errorf("crashtest: store key: %w", err)
 	}
-	e.logf("seed %d, %d records, %d kills, concurrency %d; mediator %s (log %s)",
-		e.cfg.Seed, e.cfg.Records, e.cfg.Kills, e.cfg.Concurrency, mediatorURL, e.mediator.logPath)
-	if err := e.mediator.start(ctx, e.cfg.ReadyTimeout); err != nil {
+	database := filepath.Join(e.dir, databaseFile)
+	if e.dbURL != "" {
+		database = e.dbURL
+	}
+	e.down = make([]bool, e.cfg.Replicas)
+	for i, port := range ports {
+		e.mediators = append(e.mediators, &child{
+			bin: e.cfg.Binary,
+			env: mediatorEnv(envConfig{port: port, p12Path: p12Path, mosipURL: mosipURL, opencrvsURL: e.opencrvsURL,
+				callbackURL: callbackURL, storeKey: storeKey, database: database, replicas: e.cfg.Replicas}),
+			logPath: filepath.Join(e.dir, logName(i, e.cfg.Replicas)),
+			baseURL: mediatorURLs[i],
+			onDeath: func(err error) { cancel(err) },
+		})
+	}
+	where := "SQLite"
+	if e.dbURL != "" {
+		where = "PostgreSQL"
+	}
+	e.logf("seed %d, %d records, %d kills, concurrency %d; %d mediator(s) on %s at %s (logs in %s)",
+		e.cfg.Seed, e.cfg.Records, e.cfg.Kills, e.cfg.Concurrency, e.cfg.Replicas, where, strings.Join(mediatorURLs, " "), e.dir)
+	// The first migrates the database; the others start with it migrated
+	// (starting together, they would take turns anyway).
+	if err := e.mediators[0].start(ctx, e.cfg.ReadyTimeout); err != nil {
+		return err
+	}
+	var starts errgroup
+	for _, m := range e.mediators[1:] {
+		starts.Go(func() error { return m.start(ctx, e.cfg.ReadyTimeout) })
+	}
+	if err := starts.Wait(); err != nil {
 		return err
 	}
 	// Start from a steady state: the mediator subscribed to MOSIP's hub.
@@ -394,6 +533,7 @@ func (e *env) run(ctx context.Context) error {
 	}()
 
 	plan := newKillPlan(e.rng, e.cfg.Records, e.cfg.Kills)
+	sendStart, cpuStart := time.Now(), e.mediatorCPU()
 	sendingDone := make(chan struct{})
 	var senders sync.WaitGroup
 	var next atomic.Int64
@@ -411,6 +551,7 @@ func (e *env) run(ctx context.Context) error {
 	}
 	go func() {
 		senders.Wait()
+		e.res.SendSeconds = time.Since(sendStart).Seconds()
 		close(sendingDone)
 	}()
 
@@ -428,11 +569,53 @@ func (e *env) run(ctx context.Context) error {
 	if err := e.awaitCompletion(ctx); err != nil {
 		return err
 	}
-	e.logf("stopping the mediator (SIGTERM)")
-	if err := e.mediator.stop(30 * time.Second); err != nil {
-		e.logf("%v", err)
+	e.res.CompleteSeconds = time.Since(sendStart).Seconds()
+	e.res.MediatorCPUSeconds = e.mediatorCPU() - cpuStart
+	e.logf("throughput: %d records accepted in %.1fs (%.0f/s), all done after %.1fs (%.0f/s); mediator CPU %.1f ms per record",
+		e.cfg.Records, e.res.SendSeconds, float64(e.cfg.Records)/e.res.SendSeconds, e.res.CompleteSeconds,
+		float64(e.cfg.Records)/e.res.CompleteSeconds, 1000*e.res.MediatorCPUSeconds/float64(e.cfg.Records))
+	e.logf("stopping the mediator(s) (SIGTERM)")
+	var stops sync.WaitGroup
+	for _, m := range e.mediators {
+		stops.Go(func() {
+			if err := m.stop(30 * time.Second); err != nil {
+				e.logf("%v", err)
+			}
+		})
 	}
+	stops.Wait()
 	return e.tally(ctx)
+}
+
+// mediatorCPU is the CPU time the running mediators have used, in seconds.
+func (e *env) mediatorCPU() float64 {
+	var total float64
+	for _, m := range e.mediators {
+		total += m.cpuSeconds()
+	}
+	return total
+}
+
+// errgroup runs functions at once and returns their errors.
+type errgroup struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	errs []error
+}
+
+func (g *errgroup) Go(f func() error) {
+	g.wg.Go(func() {
+		if err := f(); err != nil {
+			g.mu.Lock()
+			g.errs = append(g.errs, err)
+			g.mu.Unlock()
+		}
+	})
+}
+
+func (g *errgroup) Wait() error {
+	g.wg.Wait()
+	return errors.Join(g.errs...)
 }
 
 // awaitSubscription waits until MOSIP's hub holds the mediator's
@@ -441,7 +624,7 @@ func (e *env) awaitSubscription(ctx context.Context) error {
 	deadline := time.Now().Add(e.cfg.ReadyTimeout)
 	for len(e.mosip.Subscriptions()) == 0 {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("crashtest: the mediator did not subscribe to MOSIP's hub within %v; see %s", e.cfg.ReadyTimeout, e.mediator.logPath)
+			return fmt.Errorf("crashtest: the mediator did not subscribe to MOSIP's hub within %v; see the logs in %s", e.cfg.ReadyTimeout, e.dir)
 		}
 		if err := sleep(ctx, 50*time.Millisecond); err != nil {
 			return err

@@ -9,15 +9,19 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"opencrvs-mosip/internal/store/pgtest"
 )
 
 func token(recordID string) string {
@@ -85,7 +89,7 @@ func TestRelayRetriesUntilAccepted(t *testing.T) {
 		}
 	}))
 	defer mediator.Close()
-	rl := newRelay(mediator.URL, time.Minute)
+	rl := newRelay([]string{mediator.URL}, time.Minute)
 	srv := httptest.NewServer(rl)
 	defer srv.Close()
 
@@ -111,7 +115,7 @@ func TestRelayPassesRefusalsOn(t *testing.T) {
 		http.Error(w, `{"title":"invalid record"}`, http.StatusBadRequest)
 	}))
 	defer mediator.Close()
-	rl := newRelay(mediator.URL, time.Minute)
+	rl := newRelay([]string{mediator.URL}, time.Minute)
 	srv := httptest.NewServer(rl)
 	defer srv.Close()
 
@@ -133,7 +137,7 @@ func TestRelayGivesUp(t *testing.T) {
 		http.Error(w, "down", http.StatusBadGateway)
 	}))
 	defer mediator.Close()
-	rl := newRelay(mediator.URL, 200*time.Millisecond)
+	rl := newRelay([]string{mediator.URL}, 200*time.Millisecond)
 	srv := httptest.NewServer(rl)
 	defer srv.Close()
 
@@ -360,6 +364,42 @@ func TestKillPlan(t *testing.T) {
 	}
 }
 
+// mediatorBinary builds the mediator once for the package's tests, into a
+// directory TestMain removes.
+var mediatorBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "crashtest-bin-*")
+	if err != nil {
+		return "", err
+	}
+	binDir = dir
+	bin := filepath.Join(dir, "opencrvs-mosip")
+	out, err := exec.Command("go", "build", "-o", bin, "opencrvs-mosip/cmd/opencrvs-mosip").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// binDir holds the binary mediatorBinary built ("" until then).
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+func mustBinary(t *testing.T) string {
+	t.Helper()
+	bin, err := mediatorBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
 // TestCrashTest runs a small crash test end to end: the real mediator binary,
 // killed twice while 60 records go through.
 func TestCrashTest(t *testing.T) {
@@ -367,11 +407,7 @@ func TestCrashTest(t *testing.T) {
 		t.Skip("builds the mediator and runs it as a child process")
 	}
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "opencrvs-mosip")
-	build := exec.Command("go", "build", "-o", bin, "opencrvs-mosip/cmd/opencrvs-mosip")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := mustBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var progress strings.Builder
@@ -383,5 +419,47 @@ func TestCrashTest(t *testing.T) {
 	if !res.OK() || res.Kills != 2 || res.Accepted != 60 {
 		t.Errorf("%s (kills want 2, accepted want 60)\nproblems: %q\n%s\nmediator log:\n%s",
 			res.Line(), res.Problems, progress.String(), LogTail(res.Dir, 50))
+	}
+}
+
+// TestCrashTestReplicas is issue 8's multi-replica test: 3 mediators (the
+// real binary, as child processes) share one PostgreSQL database behind the
+// simulators; 1,000 records go through, spread over them, and one replica
+// is killed with SIGKILL midway and left down. Every record ends confirmed
+// exactly once, the WebSub subscription is made once for all (the
+// subscription job runs every 2 s, on any replica), reconciliation never
+// runs on two replicas at once, and the jobs the killed replica left
+// running are resumed by the others. Skipped without TEST_DATABASE_URL,
+// except under CI (internal/store/pgtest).
+func TestCrashTestReplicas(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	if testing.Short() {
+		t.Skip("builds the mediator and runs three of it as child processes")
+	}
+	bin := mustBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var progress strings.Builder
+	res, err := Run(ctx, Config{Binary: bin, Records: 1000, Kills: 1, Replicas: 3, KeepDown: true, DatabaseURL: dbURL, UseDatabase: true,
+		Concurrency: 16, Seed: 8, Dir: t.TempDir(), Timeout: 2 * time.Minute, Progress: &progress})
+	if res == nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("Run: %v\n%s\nmediator logs:\n%s", err, progress.String(), LogTail(res.Dir, 60))
+	}
+	t.Logf("%s in %.0fs\n%s", res.Line(), res.Duration.Seconds(), progress.String())
+	if !res.OK() || res.Kills != 1 || res.Accepted != 1000 || res.Replicas != 3 {
+		t.Errorf("%s (kills want 1, accepted want 1000, replicas want 3)\nproblems: %q\nmediator logs:\n%s",
+			res.Line(), res.Problems, LogTail(res.Dir, 60))
+	}
+	if res.Subscribes != 1 {
+		t.Errorf("MOSIP's hub received %d subscribe requests, want 1 for the three replicas", res.Subscribes)
+	}
+	if res.ReconcileRuns == 0 {
+		t.Error("no reconciliation run was found in the job table: the overlap check checked nothing")
+	}
+	if len(res.ResumeSeconds) != 1 || res.ResumeSeconds[0] < 0 {
+		t.Errorf("jobs running at the kill finished or resumed within %v s, want within the minute", res.ResumeSeconds)
 	}
 }

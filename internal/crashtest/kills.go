@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // read the mediator's database
@@ -77,6 +79,12 @@ func (e *env) killDuring(ctx context.Context, plan killPlan, sendingDone <-chan 
 	return nil
 }
 
+// killAndRestart kills the mediator, or a replica (the first time the
+// leader of the job queue, whose periodic jobs the others must take over;
+// then one taken at random among those up), and restarts it on the same
+// database unless KeepDown. On
+// PostgreSQL it also measures how soon the jobs running at the kill were
+// finished or resumed: by the other replicas, or by the restarted mediator.
 func (e *env) killAndRestart(ctx context.Context, sendingDone <-chan struct{}) error {
 	phase := "while sending"
 	select {
@@ -85,18 +93,128 @@ func (e *env) killAndRestart(ctx context.Context, sendingDone <-chan struct{}) e
 	default:
 	}
 	st, _ := e.opencrvsStats(ctx)
-	if err := e.mediator.kill(); err != nil {
+	var up []int
+	for i, down := range e.down {
+		if !down {
+			up = append(up, i)
+		}
+	}
+	victim := up[e.rng.IntN(len(up))]
+	leader := false
+	if e.dbURL != "" && len(up) > 1 && e.kills.Load() == 0 {
+		if i, ok := e.leader(ctx); ok && !e.down[i] {
+			victim, leader = i, true
+		}
+	}
+	m := e.mediators[victim]
+	if err := m.kill(); err != nil {
 		return err
+	}
+	killed := time.Now()
+	var running map[int64]bool
+	if e.dbURL != "" {
+		db, err := e.openDB()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if running, err = runningJobs(ctx, db); err != nil {
+			return fmt.Errorf("crashtest: read the running jobs: %w", err)
+		}
+		defer func() { e.measureResume(ctx, db, running, killed) }()
 	}
 	e.res.Kills = int(e.kills.Add(1))
-	e.logf("kill %d/%d %s: SIGKILL with %d accepted, %d registered; restarting on the same database",
-		e.res.Kills, e.cfg.Kills, phase, e.relay.accepts.Load(), st.Registered)
+	who := "the mediator"
+	if len(e.mediators) > 1 {
+		who = fmt.Sprintf("replica %d of %d", victim+1, len(e.mediators))
+		if leader {
+			who += " (the leader)"
+		}
+	}
+	next := "restarting it on the same database"
+	switch {
+	case e.cfg.KeepDown:
+		next = "it stays down"
+	case len(e.mediators) > 1:
+		next = "restarting it once the others resumed its jobs"
+	}
+	e.logf("kill %d/%d %s: SIGKILL of %s with %d accepted, %d registered, %d jobs running; %s",
+		e.res.Kills, e.cfg.Kills, phase, who, e.relay.accepts.Load(), st.Registered, len(running), next)
+	if e.cfg.KeepDown {
+		e.down[victim] = true
+		return nil
+	}
+	if len(e.mediators) > 1 && running != nil {
+		// The others, not the restart, must resume its jobs.
+		e.measureResume(ctx, nil, running, killed)
+		running = nil
+	}
 	t := time.Now()
-	if err := e.mediator.start(ctx, e.cfg.ReadyTimeout); err != nil {
+	if err := m.start(ctx, e.cfg.ReadyTimeout); err != nil {
 		return err
 	}
-	e.logf("mediator ready again after %.1fs", time.Since(t).Seconds())
+	e.logf("%s ready again after %.1fs", who, time.Since(t).Seconds())
 	return nil
+}
+
+// leader returns the replica that leads the job queue: River's leader id is
+// the mediator's (jobs.Runner.ID: host_pid_random).
+func (e *env) leader(ctx context.Context) (int, bool) {
+	db, err := e.openDB()
+	if err != nil {
+		return 0, false
+	}
+	defer db.Close()
+	var id string
+	if err := db.QueryRowContext(ctx, `SELECT leader_id FROM river_leader`).Scan(&id); err != nil {
+		return 0, false
+	}
+	parts := strings.Split(id, "_")
+	if len(parts) < 3 {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(parts[len(parts)-2])
+	if err != nil {
+		return 0, false
+	}
+	for i, m := range e.mediators {
+		if m.pid() == pid {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// measureResume waits (at most a minute) until none of the jobs running at
+// the kill is running any more, and records how long that took. A nil db
+// opens one; a nil running does nothing.
+func (e *env) measureResume(ctx context.Context, db *sql.DB, running map[int64]bool, killed time.Time) {
+	if running == nil {
+		return
+	}
+	if db == nil {
+		var err error
+		if db, err = e.openDB(); err != nil {
+			e.logf("%v", err)
+			return
+		}
+		defer db.Close()
+	}
+	deadline := killed.Add(time.Minute)
+	for {
+		n, err := stillRunning(ctx, db, running)
+		if err == nil && n == 0 {
+			took := time.Since(killed).Seconds()
+			e.res.ResumeSeconds = append(e.res.ResumeSeconds, took)
+			e.logf("the %d jobs running at the kill were finished or resumed within %.1fs", len(running), took)
+			return
+		}
+		if time.Now().After(deadline) || sleep(ctx, 100*time.Millisecond) != nil {
+			e.res.ResumeSeconds = append(e.res.ResumeSeconds, -1)
+			e.logf("jobs running at the kill were still running a minute later (%d, %v)", n, err)
+			return
+		}
+	}
 }
 
 // awaitCompletion waits until no record waits in OpenCRVS, the mediator has
@@ -105,7 +223,7 @@ func (e *env) killAndRestart(ctx context.Context, sendingDone <-chan struct{}) e
 // missing.
 func (e *env) awaitCompletion(ctx context.Context) error {
 	deadline := time.Now().Add(e.cfg.Timeout)
-	db, err := openDB(e.dir)
+	db, err := e.openDB()
 	if err != nil {
 		return err
 	}
@@ -127,7 +245,7 @@ func (e *env) awaitCompletion(ctx context.Context) error {
 				e.cfg.Timeout, st.Waiting, jobs, jerr, ms.QueuedStages, ms.Deliveries.Pending)
 			return nil
 		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
 			return err
 		}
 	}
@@ -174,9 +292,17 @@ func (e *env) opencrvsStats(ctx context.Context) (opencrvsStats, error) {
 	return st, err
 }
 
-// openDB opens the mediator's database for reading, alongside the mediator.
-func openDB(dir string) (*sql.DB, error) {
-	path := (&url.URL{Path: dir + "/" + databaseFile}).EscapedPath()
+// openDB opens the mediators' database for reading, alongside them.
+func (e *env) openDB() (*sql.DB, error) {
+	if e.dbURL != "" {
+		db, err := sql.Open("pgx", e.dbURL)
+		if err != nil {
+			return nil, fmt.Errorf("crashtest: open the mediators' database: %w", err)
+		}
+		db.SetMaxOpenConns(2)
+		return db, nil
+	}
+	path := (&url.URL{Path: e.dir + "/" + databaseFile}).EscapedPath()
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {
 		return nil, fmt.Errorf("crashtest: open the mediator's database: %w", err)

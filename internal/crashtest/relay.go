@@ -19,10 +19,13 @@ import (
 // a sender that must not lose a record does: it posts the record to the
 // mediator until the mediator answers 202, retrying connection errors (the
 // mediator was killed), 408, 429 and 5xx (503 with Retry-After when busy),
-// and gives up only after its timeout. It notes which records the mediator
-// accepted and with which transaction ids.
+// and gives up only after its timeout. With several mediators (replicas) it
+// is also their load balancer: each attempt goes to the next one in turn,
+// so a retry after a killed replica's connection error reaches another. It
+// notes which records the mediator accepted and with which transaction ids.
 type relay struct {
-	target  string // the mediator's POST /events/registration
+	targets []string // the mediators' POST /events/registration
+	next    atomic.Uint64
 	timeout time.Duration
 	client  *http.Client
 
@@ -53,11 +56,15 @@ const (
 	maxRecordBytes     = 16 << 20
 )
 
-func newRelay(mediatorURL string, timeout time.Duration) *relay {
+func newRelay(mediatorURLs []string, timeout time.Duration) *relay {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
+	targets := make([]string, len(mediatorURLs))
+	for i, u := range mediatorURLs {
+		targets[i] = strings.TrimRight(u, "/") + "/events/registration"
+	}
 	return &relay{
-		target:  strings.TrimRight(mediatorURL, "/") + "/events/registration",
+		targets: targets,
 		timeout: timeout,
 		client:  &http.Client{Transport: t, Timeout: relayCallTimeout},
 		records: map[string]*relayed{},
@@ -123,7 +130,8 @@ func (rl *relay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // post makes one attempt. retryAfter is the answer's Retry-After, if any.
 func (rl *relay) post(ctx context.Context, body []byte, auth string) (status int, answer []byte, retryAfter time.Duration, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rl.target, bytes.NewReader(body))
+	target := rl.targets[(rl.next.Add(1)-1)%uint64(len(rl.targets))]
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, 0, err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // recordFacts is everything the run learnt about one record.
@@ -231,6 +232,9 @@ func (e *env) tally(ctx context.Context) error {
 	}
 	ms := e.mosip.Stats()
 	verdict(e.res, recs, ms.Identities, stray)
+	if err := e.checkShared(ctx); err != nil {
+		return err
+	}
 
 	st, err := e.opencrvsStats(ctx)
 	if err == nil && st.Records != len(e.recordIDs) {
@@ -247,7 +251,7 @@ func (e *env) tally(ctx context.Context) error {
 // its event log and MOSIP's registration. Transactions of records not in
 // known are returned as stray.
 func (e *env) readTransactions(ctx context.Context, known map[string]bool) (map[string][]txFacts, []string, error) {
-	db, err := openDB(e.dir)
+	db, err := e.openDB()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -307,4 +311,43 @@ func readEvents(ctx context.Context, db *sql.DB) (map[string][]string, error) {
 		out[id] = append(out[id], ev)
 	}
 	return out, rows.Err()
+}
+
+// checkShared fills in what the mediators must do once for all: subscribe
+// (counted at the hub), and on PostgreSQL run reconciliation one at a time
+// (its finished runs in the job table); and the packets MOSIP was sent
+// again under the same id.
+func (e *env) checkShared(ctx context.Context) error {
+	r := e.res
+	r.Subscribes = int(e.mosipWatch.subscribes.Load())
+	r.SubscribesAllowed = 1 + int(time.Since(e.started)/(5*time.Minute))
+	if r.Subscribes > r.SubscribesAllowed {
+		r.Problems = append(r.Problems, fmt.Sprintf("MOSIP's hub received %d subscribe requests, at most %d expected: the mediators subscribed each on its own",
+			r.Subscribes, r.SubscribesAllowed))
+	}
+	r.PacketRepeatIDs, r.PacketRepeats, _, r.WorkflowRepeats = e.mosipWatch.repeats()
+	e.logf("MOSIP: %d packet ids sent more than once (%d repeated createPacket calls), %d repeated workflow starts: jobs run again after a kill, which MOSIP takes as the same packet",
+		r.PacketRepeatIDs, r.PacketRepeats, r.WorkflowRepeats)
+	if e.dbURL == "" {
+		return nil
+	}
+	db, err := e.openDB()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if r.ReconcileRuns, r.ReconcileReplicas, r.ReconcileOverlaps, err = periodicRuns(ctx, db, "reconcile"); err != nil {
+		return err
+	}
+	if r.ReconcileOverlaps > 0 {
+		r.Problems = append(r.Problems, fmt.Sprintf("%d of %d reconciliation runs started before the one before had finished: it ran on two replicas at once",
+			r.ReconcileOverlaps, r.ReconcileRuns))
+	}
+	subRuns, subReplicas, subOverlaps, err := periodicRuns(ctx, db, "websub_subscribe")
+	if err != nil {
+		return err
+	}
+	e.logf("subscription: %d subscribe requests at the hub (at most %d allowed); the subscription job ran %d times on %d replica(s), %d overlapping; reconciliation ran %d times on %d replica(s), %d overlapping",
+		r.Subscribes, r.SubscribesAllowed, subRuns, subReplicas, subOverlaps, r.ReconcileRuns, r.ReconcileReplicas, r.ReconcileOverlaps)
+	return nil
 }

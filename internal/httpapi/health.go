@@ -211,7 +211,12 @@ func (h *handler) checkMigrations(ctx context.Context) (string, error) {
 }
 
 func (h *handler) checkSubscription(sub *websub.Subscriber) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		// Another mediator on the database may have subscribed or
+		// received the hub's verification. If the database does not
+		// answer, this mediator's copy is reported (and the database
+		// check says why).
+		_ = sub.Refresh(ctx)
 		detail, err := sub.Readiness(h.ready.cfg.SubscriptionGrace)
 		if err != nil {
 			return detail + ": " + err.Error(), err

@@ -142,7 +142,11 @@ func New(cfg Config) http.Handler {
 		h.adminService = &admin.Service{Store: cfg.Store, Pipeline: cfg.Pipeline, Logger: cfg.Logger, Now: cfg.Now}
 	}
 	if cfg.Store != nil {
-		h.admission.count = func(ctx context.Context) (int, error) { return cfg.Store.CountInState(ctx, bridge.StateQueued) }
+		// Historic records waiting for the backfill queue do not count
+		// (backfill.go).
+		h.admission.count = liveQueued(
+			func(ctx context.Context) (int, error) { return cfg.Store.CountInState(ctx, bridge.StateQueued) },
+			func(ctx context.Context) (int, error) { return cfg.Store.QueueWaiting(ctx, backfillWaiting) })
 	}
 	mux := newRouter(cfg.routeSeen) // a ServeMux (openapi.go)
 
@@ -184,6 +188,7 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("POST /admin/transactions/{id}/retry", h.admin(h.retryTransaction))
 	mux.HandleFunc("POST /admin/transactions/{id}/cancel", h.admin(h.cancelTransaction))
 	mux.HandleFunc("GET /admin/counts", h.admin(h.counts))
+	mux.HandleFunc("POST /admin/backfill", h.admin(h.backfill)) // historic records (backfill.go)
 
 	// The API description (openapi.go): every route here is in it (a test
 	// checks), the dashboard as its entry page.

@@ -35,7 +35,7 @@ func (h *handler) intent(w http.ResponseWriter, r *http.Request, sub *websub.Sub
 		writeError(w, r, h.Logger, &bridge.Error{Code: bridge.EInvalid, Message: err.Error()})
 		return
 	}
-	challenge, ok := sub.HandleIntent(in)
+	challenge, ok := sub.HandleIntent(r.Context(), in)
 	switch {
 	case ok:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

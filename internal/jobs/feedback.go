@@ -53,6 +53,10 @@ func (w *confirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) e
 		}
 		return err
 	}
+	if tr.Intake == bridge.IntakeBackfill {
+		// Registered before: its national ID is added (backfill.go).
+		return r.confirmBackfilled(ctx, tr, job.JobRow)
+	}
 	if err := r.checkToken(tr); err != nil {
 		return r.failure(ctx, tr.ID, confirmable, job.JobRow, false, err)
 	}
@@ -125,6 +129,10 @@ func (w *rejectWorker) Work(ctx context.Context, job *river.Job[RejectArgs]) err
 			r.cfg.Metrics.RecordRejected(tr)
 		}
 		return err
+	}
+	if tr.Intake == bridge.IntakeBackfill {
+		// Registered before: nothing to reject in OpenCRVS (backfill.go).
+		return r.reportBackfilled(ctx, tr, job.JobRow)
 	}
 	if err := r.checkToken(tr); err != nil {
 		return r.failure(ctx, tr.ID, rejectable, job.JobRow, false, err)

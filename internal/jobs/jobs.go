@@ -35,6 +35,10 @@ const (
 	QueueFeedback    = "feedback"    // calls to OpenCRVS
 	QueueMaintenance = "maintenance" // subscriptions, housekeeping
 	QueueReconcile   = "reconcile"   // status checks of submitted records
+	// QueueSubmitBackfill: calls to MOSIP for historic records (backfill.go),
+	// with workers of their own and a rate limit, so that live records never
+	// wait behind them.
+	QueueSubmitBackfill = "submit_backfill"
 )
 
 // ReconcileConfig paces reconciliation: MOSIP is asked for the status of a
@@ -87,6 +91,8 @@ type Config struct {
 	// SubmitWorkers and FeedbackWorkers are how many jobs of each queue run
 	// at once.
 	SubmitWorkers, FeedbackWorkers int
+	// Backfill configures the jobs of historic records (backfill.go).
+	Backfill BackfillConfig
 	// DeliveryRetention is how long WebSub deliveries are remembered to
 	// recognise redeliveries (default DefaultDeliveryRetention).
 	DeliveryRetention time.Duration
@@ -99,8 +105,15 @@ type Config struct {
 	// FetchPollInterval is how often idle queues look for due jobs (retries);
 	// new jobs wake them at once.
 	FetchPollInterval time.Duration
-	Logger            *slog.Logger
-	Now               func() time.Time
+	// ID names this process among the mediators working the database's
+	// jobs (River's client id); empty: host, process id and a random part.
+	ID string
+	// ReplicaCheck is how often, on PostgreSQL, this process looks for jobs
+	// that mediators which are gone left running, and resumes them
+	// (store.ResumeOrphanedJobs); default 5s.
+	ReplicaCheck time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// Metrics counts job runs, completed transactions and the error codes
 	// MOSIP and OpenCRVS put in 2xx answers (nil: nothing is counted).
 	Metrics *telemetry.Metrics
@@ -114,6 +127,10 @@ type Runner struct {
 	cfg    Config
 	client *river.Client[*sql.Tx]
 	log    *slog.Logger
+	// stopReplica ends the replica check loop (PostgreSQL), replicaDone
+	// is closed when it has.
+	stopReplica context.CancelFunc
+	replicaDone chan struct{}
 }
 
 // New builds the runner; Start starts working.
@@ -130,6 +147,10 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ID == "" {
+		cfg.ID = newID()
+	}
+	cfg.ReplicaCheck = cmpDuration(cfg.ReplicaCheck, defaultReplicaCheck)
 	if cfg.Reasons == nil {
 		cfg.Reasons = DefaultReasons
 	}
@@ -190,12 +211,16 @@ func New(cfg Config) (*Runner, error) {
 		middleware = append(middleware, &jobMetrics{m: cfg.Metrics, now: cfg.Now})
 	}
 	client, err := river.NewClient(cfg.Store.RiverDriver(), &river.Config{
+		ID:         cfg.ID,
 		Middleware: middleware,
 		Queues: map[string]river.QueueConfig{
 			QueueSubmit:      {MaxWorkers: max(1, cfg.SubmitWorkers)},
 			QueueFeedback:    {MaxWorkers: max(1, cfg.FeedbackWorkers)},
 			QueueMaintenance: {MaxWorkers: 1},
 			QueueReconcile:   {MaxWorkers: 1},
+			// Backfill's own workers (BACKFILL_WORKERS): at most that many
+			// historic records are with MOSIP at once.
+			QueueSubmitBackfill: {MaxWorkers: max(1, cfg.Backfill.Workers)},
 		},
 		Workers:      workers,
 		PeriodicJobs: periodic,
@@ -205,9 +230,14 @@ func New(cfg Config) (*Runner, error) {
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: max(time.Millisecond, cmpDuration(cfg.FetchPollInterval, 500*time.Millisecond)),
 		JobTimeout:        4 * cfg.CallTimeout,
-		// After a crash, jobs left "running" are picked up again this long
-		// after they started (River's default is an hour).
-		RescueStuckJobsAfter: 4*cfg.CallTimeout + time.Minute,
+		// A job still "running" this long after it started is run again
+		// (River's default is an hour). Not how a crash is recovered from:
+		// at start on SQLite (store.RecoverFromStop), at once on
+		// PostgreSQL (replicas.go). This is the last resort for a job
+		// stuck in a live process, so it waits for the longest job
+		// (reconciliation, 10 call timeouts) to have timed out: an earlier
+		// rescue would run a job that is still running a second time.
+		RescueStuckJobsAfter: 10*cfg.CallTimeout + time.Minute,
 		MaxAttempts:          cfg.Retry.MaxAttempts,
 		Logger:               cfg.Logger.With("component", "river"),
 	})
@@ -218,20 +248,39 @@ func New(cfg Config) (*Runner, error) {
 	return r, nil
 }
 
-// Start starts working jobs until Stop.
+// ID is this process's name among the mediators working the database's
+// jobs (River's client id, in river_job.attempted_by).
+func (r *Runner) ID() string { return r.cfg.ID }
+
+// Start starts working jobs until Stop. On PostgreSQL it first announces
+// this process as a live replica, then keeps resuming the jobs of those
+// that are gone (replicas.go).
 func (r *Runner) Start(ctx context.Context) error {
-	return r.client.Start(ctx)
+	if err := r.startReplica(ctx); err != nil {
+		return err
+	}
+	if err := r.client.Start(ctx); err != nil {
+		r.stopReplicaLoop()
+		return err
+	}
+	return nil
 }
 
 // Stop lets running jobs finish (within ctx) and stops.
 func (r *Runner) Stop(ctx context.Context) error {
-	return r.client.Stop(ctx)
+	err := r.client.Stop(ctx)
+	if err == nil {
+		r.stopReplicaLoop()
+	}
+	return err
 }
 
 // StopAndCancel cancels running jobs and stops. A cancelled job runs again
 // at the next start: every job is idempotent.
 func (r *Runner) StopAndCancel(ctx context.Context) error {
-	return r.client.StopAndCancel(ctx)
+	err := r.client.StopAndCancel(ctx)
+	r.stopReplicaLoop()
+	return err
 }
 
 func (r *Runner) opts(queue string) *river.InsertOpts {

@@ -86,7 +86,7 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs
 	if counts["done-birth"] > 0 && r.cfg.Subscriber != nil {
 		// Births finished without their credential: deliveries may have
 		// stopped because the hub forgot us.
-		r.cfg.Subscriber.Suspect()
+		r.cfg.Subscriber.Suspect(ctx)
 	}
 	counts["done"] += counts["done-birth"]
 	r.log.InfoContext(ctx, "reconciliation", "checked", len(due), "completed", counts["done"], "refused", counts["refused"],
@@ -162,7 +162,7 @@ func (w *reconcileWorker) apply(ctx context.Context, tr *bridge.Transaction, sta
 			if err != nil || !ok {
 				return err
 			}
-			return r.EnqueueConfirm(ctx, tx, tr.ID)
+			return r.EnqueueConfirmOf(ctx, tx, tr)
 		})
 	default:
 		// Still being processed (or paused for manual adjudication).

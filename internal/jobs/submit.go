@@ -25,6 +25,8 @@ func (SubmitArgs) Kind() string { return "submit" }
 type submitWorker struct {
 	river.WorkerDefaults[SubmitArgs]
 	r *Runner
+	// pace is the backfill queue's rate (backfill.go).
+	pace backfillPace
 }
 
 func (w *submitWorker) NextRetry(job *river.Job[SubmitArgs]) time.Time {
@@ -49,6 +51,12 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 	// e.g. MOSIP answered before this job recorded its own success.
 	if tr.State != bridge.StateQueued {
 		return nil
+	}
+	if tr.Intake == bridge.IntakeBackfill {
+		// A historic record: on its own queue, at its rate (backfill.go).
+		if err := w.backfillSubmit(ctx, tr, job); err != nil || job.Queue != QueueSubmitBackfill {
+			return err
+		}
 	}
 	if tr.Packet.Process == "" {
 		// Imported from the Node mosip-api, which kept no packet: sending

@@ -42,12 +42,19 @@ func (w *subscribeWorker) Work(ctx context.Context, job *river.Job[SubscribeArgs
 	if sub == nil {
 		return nil // no longer configured
 	}
+	// What the other mediators did (subscribed, received the hub's
+	// verification) decides too.
+	if err := sub.Refresh(ctx); err != nil {
+		w.r.log.WarnContext(ctx, "WebSub subscription state not read; deciding on this mediator's copy", "identity_updates", job.Args.Identity, "err", err)
+	}
 	renewAt, requested := sub.RenewAt(), sub.Status().Requested
 	now := w.r.cfg.Now() // after RenewAt, which answers "now" when due at once
-	// A retry of a failed attempt subscribes whatever RenewAt says: River's
-	// retry policy paces failures.
-	due := job.Attempt > 1 || (!renewAt.IsZero() && !now.Before(renewAt)) ||
-		(!requested.IsZero() && now.Sub(requested) >= w.r.cfg.RenewInterval)
+	// A retry of a failed request subscribes whatever RenewAt says: River's
+	// retry policy paces failures. A job run again because its mediator
+	// died is no such retry: the last request did not fail (or the state
+	// would say so), and RenewAt decides. A zero RenewAt: unsubscribed.
+	due := !renewAt.IsZero() && ((job.Attempt > 1 && sub.LastAttemptFailed()) || !now.Before(renewAt) ||
+		(!requested.IsZero() && now.Sub(requested) >= w.r.cfg.RenewInterval))
 	if !due {
 		return nil
 	}

@@ -157,6 +157,10 @@ var transientCodes = []string{
 //	                                           no for any other code
 //	                                           (UNAUTHORIZED, FORBIDDEN,
 //	                                           NOT_FOUND, BAD_REQUEST, ...)
+//	TokenError (system client token)           yes for no answer, HTTP 408,
+//	                                           429, 5xx; no for a refusal
+//	                                           (400, 401: the client id or
+//	                                           secret is wrong)
 //	net.Error, *url.Error, io.ErrUnexpectedEOF yes (outside a GraphQLError)
 //	anything else (e.g. bridge EInvalid)       no
 func IsTransient(err error) bool {
@@ -177,6 +181,10 @@ func IsTransient(err error) bool {
 	var te *TRPCError
 	if errors.As(err, &te) {
 		return te.transient()
+	}
+	var tke *TokenError
+	if errors.As(err, &tke) {
+		return tke.transient()
 	}
 	var ne net.Error
 	var ue *url.Error

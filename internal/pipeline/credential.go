@@ -68,7 +68,7 @@ func (s *Service) ApplyCredential(ctx context.Context, eventID string, cred *mos
 				d.Outcome, d.Detail = store.DeliveryIgnored, "the transaction was already "+string(tr.State)
 				break
 			}
-			if err := s.Jobs.EnqueueConfirm(ctx, tx, tr.ID); err != nil {
+			if err := s.Jobs.EnqueueConfirmOf(ctx, tx, tr); err != nil {
 				return d, err
 			}
 			d.Outcome = store.DeliveryApplied

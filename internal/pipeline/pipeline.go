@@ -39,6 +39,8 @@ type Service struct {
 	// Tracer makes the span of each intake, whose trace the transactions
 	// keep (nil: no spans).
 	Tracer trace.Tracer
+	// Backfill configures the intake of historic records (backfill.go).
+	Backfill BackfillConfig
 }
 
 // Accepted is one transaction an intake created or found.

@@ -100,6 +100,16 @@ func openPostgres(ctx context.Context, cfg Config, durable bool) (*Store, error)
 	s := newStore(cfg, db, rdb, durable)
 	s.pg = true
 	s.listen = listen
+	// The replica lock's session (replicas.go) must end soon after its
+	// host goes silent: the server probes the connection after 10 s of
+	// quiet, every 5 s, and gives up after 3 missed probes or 30 s of
+	// unacknowledged data.
+	s.replicaConfig = base.Copy()
+	for k, v := range map[string]string{
+		"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3", "tcp_user_timeout": "30000",
+	} {
+		s.replicaConfig.RuntimeParams[k] = v
+	}
 	s.driver = riverdatabasesql.NewWithPgxListener(db, listen)
 	return s, nil
 }

@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -82,9 +83,12 @@ type Store struct {
 	driver  riverdriver.Driver[*sql.Tx]
 	sealer  *Sealer
 	// pg is set on PostgreSQL (postgres.go); listen holds River's LISTEN
-	// connections there.
-	pg     bool
-	listen *pgxpool.Pool
+	// connections there, and replica this process's replica lock
+	// (replicas.go), connected with replicaConfig.
+	pg            bool
+	listen        *pgxpool.Pool
+	replica       replica
+	replicaConfig *pgx.ConnConfig
 }
 
 // Open opens the database. It does not change the schema: call Migrate, or
@@ -164,6 +168,7 @@ func (s *Store) Close() error {
 	if s.listen != nil {
 		s.listen.Close()
 	}
+	s.closeReplica()
 	return errors.Join(s.rdb.Close(), s.db.Close())
 }
 
@@ -422,8 +427,9 @@ func cmpOr(a, b string) string {
 // before the jobs run. It is only right when no other process works this
 // database's jobs, which holds for SQLite, whose file one mediator owns
 // (and running a job twice is harmless: every job is idempotent). On
-// PostgreSQL, which other mediators may share, it does nothing: River
-// rescues the jobs of a process that died, and its leadership expires.
+// PostgreSQL, which other mediators may share, it does nothing: every
+// mediator there resumes the jobs of those that are gone, and drops their
+// leadership, as soon as their database session ends (ResumeOrphanedJobs).
 func (s *Store) RecoverFromStop(ctx context.Context) (int, error) {
 	if s.pg {
 		return 0, nil

@@ -20,26 +20,26 @@ import (
 func (s *Subscriber) Readiness(grace time.Duration) (detail string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now, st := s.now(), s.status
+	now, st := s.now(), s.st.Status
 	switch {
-	case s.unsubscribing:
+	case s.st.Unsubscribing:
 		return "unsubscribed", errors.New("the mediator unsubscribed from the topic")
 	case !st.Verified.IsZero() && now.Before(st.LeaseEnds):
 		return "active, lease ends " + st.LeaseEnds.UTC().Format(time.RFC3339), nil
-	case !st.Requested.IsZero() && st.Requested.After(st.Verified) && !s.attemptFailed && now.Sub(st.Requested) < unverifiedRetry:
+	case !st.Requested.IsZero() && st.Requested.After(st.Verified) && !s.st.AttemptFailed && now.Sub(st.Requested) < unverifiedRetry:
 		return "requested, awaiting the hub's verification", nil
 	}
 	missing := s.created
-	if s.suspected.After(missing) {
-		missing = s.suspected
+	if s.st.Suspected.After(missing) {
+		missing = s.st.Suspected
 	}
 	if now.Sub(missing) < grace {
 		return "not subscribed yet", nil
 	}
 	switch {
-	case s.attemptFailed:
+	case s.st.AttemptFailed:
 		return "not subscribed", errors.New("the last subscribe request to the hub failed")
-	case s.lastAttempt.IsZero():
+	case s.st.LastAttempt.IsZero():
 		return "not subscribed", errors.New("no subscribe request was made")
 	case !st.LeaseEnds.IsZero() && !now.Before(st.LeaseEnds):
 		return "lease ended " + st.LeaseEnds.UTC().Format(time.RFC3339), errors.New("the subscription's lease ended and was not renewed")

@@ -45,11 +45,11 @@ func TestReadiness(t *testing.T) {
 		time.Sleep(unverifiedRetry)
 		check("no verification came", false)
 
-		s.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 3600})
+		s.HandleIntent(context.Background(), Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 3600})
 		check("verified", true)
 
 		// Anyone can send a denial: it does not make the mediator unready.
-		s.HandleIntent(Intent{Mode: ModeDenied, Topic: testTopic, Reason: "nope"})
+		s.HandleIntent(context.Background(), Intent{Mode: ModeDenied, Topic: testTopic, Reason: "nope"})
 		check("after a denial notice", true)
 
 		time.Sleep(50 * time.Minute)
@@ -65,11 +65,11 @@ func TestReadiness(t *testing.T) {
 		if err := s.Subscribe(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		s.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 86400})
+		s.HandleIntent(context.Background(), Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 86400})
 		check("renewed", true)
 
 		time.Sleep(suspectGap)
-		s.Suspect()
+		s.Suspect(context.Background())
 		check("suspected: within the grace", true)
 		time.Sleep(grace)
 		check("suspected, not remade within the grace", false)

@@ -2,6 +2,7 @@ package websub
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,6 +43,8 @@ const (
 	// maxReasonInError bounds how much of a non-form answer an error keeps.
 	maxReasonInError   = 200
 	defaultHTTPTimeout = 30 * time.Second
+	// stateTimeout bounds a read or change of the shared state.
+	stateTimeout = 10 * time.Second
 )
 
 // authCookie is the cookie MOSIP's hub reads the auth manager token from.
@@ -68,29 +71,68 @@ type SubscriberConfig struct {
 	HTTPClient *http.Client     // nil: a client with a 30 s timeout
 	Logger     *slog.Logger     // nil: discard
 	Now        func() time.Time // nil: time.Now
+	// State keeps the subscription's state where every mediator sharing
+	// the database sees it (store.Store); nil: in this process's memory
+	// only.
+	State StateStore
+}
+
+// StateStore keeps values by key for every mediator sharing a database
+// (store.Store implements it): UpdateShared changes one with the others
+// kept out until it is done.
+type StateStore interface {
+	LoadShared(ctx context.Context, key string) ([]byte, error)
+	UpdateShared(ctx context.Context, key string, update func(old []byte) ([]byte, error)) error
 }
 
 // SubscriptionStatus is what the Subscriber knows of its subscription.
 // Zero times mean "never".
 type SubscriptionStatus struct {
 	// Requested is when the hub last accepted a subscribe request.
-	Requested time.Time
+	Requested time.Time `json:"requested"`
 	// Verified is when the hub last verified our intent (or told us the
 	// subscription already exists).
-	Verified time.Time
+	Verified time.Time `json:"verified"`
 	// LeaseEnds is Verified plus the lease.
-	LeaseEnds time.Time
+	LeaseEnds time.Time `json:"leaseEnds"`
 	// LastDenial is the reason of the last denial since the last
 	// verification, "" if none.
-	LastDenial string
+	LastDenial string `json:"lastDenial,omitempty"`
+}
+
+// state is what is known of the subscription: kept in the StateStore, when
+// there is one, so that whichever mediator sent a request, received the
+// hub's verification or runs the subscription job, every one knows it.
+type state struct {
+	Status SubscriptionStatus `json:"status"`
+	// Unsubscribing is set by Unsubscribe and cleared by Subscribe: it
+	// decides which intents are confirmed.
+	Unsubscribing bool `json:"unsubscribing,omitempty"`
+	// LastAttempt is when a subscribe request was last sent,
+	// AttemptFailed whether it failed, and Attempts how many were sent
+	// since the last verification; they keep RenewAt from asking again at
+	// once.
+	LastAttempt   time.Time `json:"lastAttempt"`
+	AttemptFailed bool      `json:"attemptFailed,omitempty"`
+	Attempts      int       `json:"attempts,omitempty"`
+	// Suspected is when Suspect last dropped the subscription (see
+	// Readiness).
+	Suspected time.Time `json:"suspected"`
 }
 
 // Subscriber keeps the mediator subscribed to one topic of MOSIP's WebSub
 // hub: it sends subscribe and unsubscribe requests, answers the hub's
-// intent verification for its own topic, and says when to renew. It holds
-// its state in memory and is safe for concurrent use. Each replica has its
-// own; the hub answers a duplicate subscription with a denial "already
-// registered", which counts as verified.
+// intent verification for its own topic, and says when to renew. It is
+// safe for concurrent use.
+//
+// With a StateStore, mediators sharing a database share the subscription:
+// the hub's verification GET may reach any of them (behind a load
+// balancer), whichever sent the request, and each one's answer is recorded
+// for all; the one that next runs the subscription job sees it (after
+// Refresh) and does not subscribe again. Each keeps a copy of the state for
+// Status, RenewAt and Readiness, brought up to date by Refresh and by its
+// own changes. The hub answers a duplicate subscription with a denial
+// "already registered", which counts as verified.
 type Subscriber struct {
 	hubURL, topic, callback string
 	secret                  []byte
@@ -99,23 +141,14 @@ type Subscriber struct {
 	http                    *http.Client
 	log                     *slog.Logger
 	now                     func() time.Time
+	shared                  StateStore
+	key                     string // of the state in shared
 
-	mu     sync.Mutex
-	status SubscriptionStatus
-	// unsubscribing is set by Unsubscribe and cleared by Subscribe: it
-	// decides which intents we confirm.
-	unsubscribing bool
-	// lastAttempt is when Subscribe last sent a request, attemptFailed
-	// whether that request failed, and attempts how many requests were sent
-	// since the last verification; they keep RenewAt from asking again at
-	// once.
-	lastAttempt   time.Time
-	attemptFailed bool
-	attempts      int
-	// created and suspected are when the subscription was last known to be
-	// missing without anyone's fault yet: at start, and when Suspect dropped
-	// it (see Readiness).
-	created, suspected time.Time
+	mu sync.Mutex
+	st state // this process's copy
+	// created is when this process started: the subscription may be
+	// missing for a while without anyone's fault (see Readiness).
+	created time.Time
 }
 
 // NewSubscriber returns a Subscriber. Configuration is checked by
@@ -131,6 +164,8 @@ func NewSubscriber(cfg SubscriberConfig) *Subscriber {
 		http:         cfg.HTTPClient,
 		log:          cfg.Logger,
 		now:          cfg.Now,
+		shared:       cfg.State,
+		key:          "websub " + cfg.Topic + " " + cfg.CallbackURL,
 	}
 	if s.http == nil {
 		s.http = &http.Client{Timeout: defaultHTTPTimeout}
@@ -183,18 +218,18 @@ func (s *Subscriber) Subscribe(ctx context.Context) error {
 	if s.leaseSeconds > 0 {
 		form.Set("hub.lease_seconds", strconv.Itoa(s.leaseSeconds))
 	}
-	s.mu.Lock()
-	s.unsubscribing = false
-	s.lastAttempt = s.now()
-	s.attempts++
-	s.mu.Unlock()
+	s.change(ctx, func(st *state) {
+		st.Unsubscribing = false
+		st.LastAttempt = s.now()
+		st.Attempts++
+	})
 	err := s.post(ctx, ModeSubscribe, form)
-	s.mu.Lock()
-	s.attemptFailed = err != nil
-	if err == nil {
-		s.status.Requested = s.now()
-	}
-	s.mu.Unlock()
+	s.change(ctx, func(st *state) {
+		st.AttemptFailed = err != nil
+		if err == nil {
+			st.Status.Requested = s.now()
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -209,9 +244,7 @@ func (s *Subscriber) Unsubscribe(ctx context.Context) error {
 	if err := s.checkConfig(false); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.unsubscribing = true
-	s.mu.Unlock()
+	s.change(ctx, func(st *state) { st.Unsubscribing = true })
 	form := url.Values{
 		"hub.mode":     {ModeUnsubscribe},
 		"hub.topic":    {s.topic},
@@ -289,71 +322,82 @@ func (s *Subscriber) post(ctx context.Context, op string, form url.Values) error
 
 // HandleIntent answers the hub's GET on the callback. It returns the
 // challenge to echo (as text/plain, with status 200) and ok=true only for a
-// subscribe intent of our topic, unless Unsubscribe was called last, or an
-// unsubscribe intent of our topic after Unsubscribe: confirming intents we
-// did not ask for would let anyone who can reach the hub drop or redirect
-// our subscription. A verified subscribe records the lease (the hub's
-// hub.lease_seconds, else ours, else DefaultLeaseSeconds).
+// subscribe intent of our topic, unless Unsubscribe was called last (by any
+// mediator sharing the state), or an unsubscribe intent of our topic after
+// Unsubscribe: confirming intents we did not ask for would let anyone who
+// can reach the hub drop or redirect our subscription. Which mediator sent
+// the request does not matter: the topic, the callback (the hub called
+// ours) and the shared state decide. A verified subscribe records the lease
+// (the hub's hub.lease_seconds, else ours, else DefaultLeaseSeconds).
 //
 // A denial notice returns ok=false. It is logged: at info level when the
 // reason says the subscription is already registered (MOSIP's answer to a
 // renewal; counted as verified, since the hub holds the subscription), as a
 // warning otherwise.
-func (s *Subscriber) HandleIntent(in Intent) (challenge string, ok bool) {
+func (s *Subscriber) HandleIntent(ctx context.Context, in Intent) (challenge string, ok bool) {
 	log := s.log.With("topic", telemetry.Printable(in.Topic, 200), "mode", in.Mode)
 	if in.Topic != s.topic {
 		log.Warn("websub intent for a topic we do not subscribe to; refused", "our_topic", s.topic)
 		return "", false
 	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch in.Mode {
-	case ModeSubscribe:
+	case ModeSubscribe, ModeUnsubscribe:
 		if in.Challenge == "" {
-			log.Warn("websub subscribe intent without a challenge; refused")
+			log.Warn("websub " + in.Mode + " intent without a challenge; refused")
 			return "", false
 		}
-		if s.unsubscribing {
-			log.Warn("websub subscribe intent after we unsubscribed; refused")
-			return "", false
-		}
-		lease := s.leaseFor(in.LeaseSeconds)
-		s.status.Verified = now
-		s.status.LeaseEnds = now.Add(lease)
-		s.status.LastDenial = ""
-		s.attempts = 0
-		log.Info("websub subscription verified", "lease_seconds", int(lease/time.Second), "lease_ends", s.status.LeaseEnds)
-		return in.Challenge, true
-	case ModeUnsubscribe:
-		if in.Challenge == "" {
-			log.Warn("websub unsubscribe intent without a challenge; refused")
-			return "", false
-		}
-		if !s.unsubscribing {
-			log.Warn("websub unsubscribe intent we did not ask for; refused")
-			return "", false
-		}
-		s.status.Verified, s.status.LeaseEnds = time.Time{}, time.Time{}
-		log.Info("websub unsubscription verified")
-		return in.Challenge, true
 	case ModeDenied:
-		s.status.LastDenial = in.Reason
-		if isAlreadyRegistered(in.Reason) {
-			if !s.unsubscribing {
-				s.status.Verified = now
-				s.status.LeaseEnds = now.Add(s.leaseFor(0))
-				s.attempts = 0
-			}
-			log.Info("websub subscription already registered at the hub", "reason", in.Reason)
-		} else {
-			log.Warn("websub subscription denied by the hub", "reason", in.Reason)
-		}
-		return "", false
 	default:
 		log.Warn("websub intent with an unknown mode; refused")
 		return "", false
 	}
+	now := s.now()
+	var unsubscribing bool
+	var leaseEnds time.Time
+	s.change(ctx, func(st *state) {
+		unsubscribing, ok = st.Unsubscribing, false
+		switch in.Mode {
+		case ModeSubscribe:
+			if st.Unsubscribing {
+				return
+			}
+			st.Status.Verified = now
+			st.Status.LeaseEnds = now.Add(s.leaseFor(in.LeaseSeconds))
+			st.Status.LastDenial = ""
+			st.Attempts = 0
+			leaseEnds, ok = st.Status.LeaseEnds, true
+		case ModeUnsubscribe:
+			if !st.Unsubscribing {
+				return
+			}
+			st.Status.Verified, st.Status.LeaseEnds = time.Time{}, time.Time{}
+			ok = true
+		case ModeDenied:
+			st.Status.LastDenial = in.Reason
+			if isAlreadyRegistered(in.Reason) && !st.Unsubscribing {
+				st.Status.Verified = now
+				st.Status.LeaseEnds = now.Add(s.leaseFor(0))
+				st.Attempts = 0
+			}
+		}
+	})
+	switch {
+	case in.Mode == ModeSubscribe && !ok:
+		log.Warn("websub subscribe intent after we unsubscribed; refused")
+	case in.Mode == ModeSubscribe:
+		log.Info("websub subscription verified", "lease_seconds", int(leaseEnds.Sub(now)/time.Second), "lease_ends", leaseEnds)
+		return in.Challenge, true
+	case in.Mode == ModeUnsubscribe && !ok:
+		log.Warn("websub unsubscribe intent we did not ask for; refused")
+	case in.Mode == ModeUnsubscribe:
+		log.Info("websub unsubscription verified")
+		return in.Challenge, true
+	case isAlreadyRegistered(in.Reason):
+		log.Info("websub subscription already registered at the hub", "reason", in.Reason, "unsubscribing", unsubscribing)
+	default:
+		log.Warn("websub subscription denied by the hub", "reason", in.Reason)
+	}
+	return "", false
 }
 
 // isAlreadyRegistered recognises MOSIP's "Subscriber has already
@@ -363,7 +407,6 @@ func isAlreadyRegistered(reason string) bool {
 }
 
 // leaseFor picks the lease: the hub's, else ours, else MOSIP's default.
-// s.mu is held.
 func (s *Subscriber) leaseFor(hubSeconds int) time.Duration {
 	switch {
 	case hubSeconds > 0:
@@ -376,28 +419,114 @@ func (s *Subscriber) leaseFor(hubSeconds int) time.Duration {
 }
 
 // Suspect says the hub may have forgotten the subscription: MOSIP finished
-// registrations whose credentials never arrived (a hub restarted without
+// registrations whose credentials never came (a hub restarted without
 // its subscriptions does that silently). The subscription is then made
 // again at the next RenewAt, unless a request was sent in the last few
 // minutes. Re-subscribing a subscription the hub still has is harmless:
 // it answers "already registered".
-func (s *Subscriber) Suspect() {
+func (s *Subscriber) Suspect(ctx context.Context) {
+	suspected := false
+	s.change(ctx, func(st *state) {
+		now := s.now()
+		suspected = false
+		if st.Unsubscribing || st.Status.Verified.IsZero() || now.Sub(st.LastAttempt) < suspectGap {
+			return
+		}
+		st.Status.Verified, st.Status.LeaseEnds = time.Time{}, time.Time{}
+		st.Attempts = 0
+		st.Suspected = now
+		suspected = true
+	})
+	if suspected {
+		s.log.Warn("websub: credentials are not arriving; the subscription will be made again", "topic", s.topic)
+	}
+}
+
+// Forget drops what is known of the subscription, for every mediator
+// sharing the state: the next RenewAt is now. For a hub that is known to
+// have started empty (dev's simulator), which nothing else would reveal
+// before Suspect.
+func (s *Subscriber) Forget(ctx context.Context) {
+	s.change(ctx, func(st *state) { *st = state{} })
+}
+
+// Refresh brings this process's copy of the state up to date with the
+// shared one (nothing to do without a StateStore). Call it before Status,
+// RenewAt or Readiness when another mediator may have changed it.
+func (s *Subscriber) Refresh(ctx context.Context) error {
+	if s.shared == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
+	defer cancel()
+	raw, err := s.shared.LoadShared(ctx, s.key)
+	if err != nil {
+		return fmt.Errorf("websub: read the subscription's state: %w", err)
+	}
+	var st state
+	if raw != nil {
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return fmt.Errorf("websub: the subscription's state is not readable: %w", err)
+		}
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.unsubscribing || s.status.Verified.IsZero() || s.now().Sub(s.lastAttempt) < suspectGap {
+	s.st = st
+	s.mu.Unlock()
+	return nil
+}
+
+// change applies fn to the state and keeps the result: with a StateStore,
+// to the shared state as the last change left it, with the other mediators
+// kept out meanwhile. If the shared state cannot be changed, fn applies to
+// this process's copy (a warning is logged): the next change or Refresh
+// that reaches the database brings the copy back in line.
+func (s *Subscriber) change(ctx context.Context, fn func(st *state)) {
+	if s.shared == nil {
+		s.mu.Lock()
+		fn(&s.st)
+		s.mu.Unlock()
 		return
 	}
-	s.status.Verified, s.status.LeaseEnds = time.Time{}, time.Time{}
-	s.attempts = 0
-	s.suspected = s.now()
-	s.log.Warn("websub: credentials are not arriving; the subscription will be made again", "topic", s.topic)
+	// A request whose context ended (the hub hung up, a call timed out)
+	// still records what happened.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateTimeout)
+	defer cancel()
+	var next state
+	err := s.shared.UpdateShared(ctx, s.key, func(old []byte) ([]byte, error) {
+		next = state{}
+		if old != nil {
+			if err := json.Unmarshal(old, &next); err != nil {
+				// Unreadable (written by another version?): start afresh,
+				// which at worst subscribes once more.
+				next = state{}
+			}
+		}
+		fn(&next)
+		return json.Marshal(next)
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		fn(&s.st)
+		s.log.Warn("websub: the subscription's shared state could not be changed; only this mediator knows the change", "topic", s.topic, "err", err)
+		return
+	}
+	s.st = next
+}
+
+// LastAttemptFailed reports whether the last subscribe request failed (the
+// hub could not be reached or refused it).
+func (s *Subscriber) LastAttemptFailed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.AttemptFailed
 }
 
 // Status returns a copy of the subscription's state.
 func (s *Subscriber) Status() SubscriptionStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.status
+	return s.st.Status
 }
 
 // RenewAt says when to send the next subscribe request:
@@ -414,10 +543,10 @@ func (s *Subscriber) Status() SubscriptionStatus {
 func (s *Subscriber) RenewAt() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.unsubscribing {
+	if s.st.Unsubscribing {
 		return time.Time{}
 	}
-	st := s.status
+	st := s.st.Status
 	var at time.Time // zero: as soon as possible
 	if !st.Verified.IsZero() {
 		lease := st.LeaseEnds.Sub(st.Verified)
@@ -429,16 +558,16 @@ func (s *Subscriber) RenewAt() time.Time {
 			at = early
 		}
 	}
-	if s.lastAttempt.After(st.Verified) {
+	if s.st.LastAttempt.After(st.Verified) {
 		wait := unverifiedRetry
-		if s.attemptFailed {
+		if s.st.AttemptFailed {
 			wait = failedRetry
 		}
-		for i := 1; i < s.attempts && wait < maxRetryWait; i++ {
+		for i := 1; i < s.st.Attempts && wait < maxRetryWait; i++ {
 			wait *= 2
 		}
 		wait = min(wait, maxRetryWait)
-		if retry := s.lastAttempt.Add(wait); at.Before(retry) {
+		if retry := s.st.LastAttempt.Add(wait); at.Before(retry) {
 			at = retry
 		}
 	}

@@ -261,7 +261,7 @@ func TestSubscribeDoesNotLogSecrets(t *testing.T) {
 	if err := s.Subscribe(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	s.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c"})
+	s.HandleIntent(context.Background(), Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c"})
 	if logs.Len() == 0 {
 		t.Fatal("nothing logged; the test would prove nothing")
 	}
@@ -302,7 +302,7 @@ func TestHandleIntent(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			challenge, ok := s.HandleIntent(tt.in)
+			challenge, ok := s.HandleIntent(context.Background(), tt.in)
 			if challenge != tt.wantChallenge || ok != tt.wantOK {
 				t.Errorf("HandleIntent = (%q, %v), want (%q, %v)", challenge, ok, tt.wantChallenge, tt.wantOK)
 			}
@@ -334,7 +334,7 @@ func TestLeaseAndRenewal(t *testing.T) {
 
 		time.Sleep(3 * time.Second)
 		verifiedAt := time.Now()
-		if _, ok := s.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 86400}); !ok {
+		if _, ok := s.HandleIntent(context.Background(), Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 86400}); !ok {
 			t.Fatal("verification refused")
 		}
 		want := SubscriptionStatus{Requested: start, Verified: verifiedAt, LeaseEnds: verifiedAt.Add(24 * time.Hour)}
@@ -366,7 +366,7 @@ func TestLeaseAndRenewal(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second)
 		deniedAt := time.Now()
-		if _, ok := s.HandleIntent(Intent{Mode: ModeDenied, Topic: testTopic, Reason: "Subscriber has already registered with the Hub"}); ok {
+		if _, ok := s.HandleIntent(context.Background(), Intent{Mode: ModeDenied, Topic: testTopic, Reason: "Subscriber has already registered with the Hub"}); ok {
 			t.Error("denial returned ok")
 		}
 		st := s.Status()
@@ -384,12 +384,12 @@ func TestRenewAtShortLease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := NewSubscriber(testConfig("http://hub.test/hub"))
 		now := time.Now()
-		s.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 3600})
+		s.HandleIntent(context.Background(), Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 3600})
 		// 80% is 48 min, lease-1h is now: half the lease wins.
 		if got, want := s.RenewAt(), now.Add(30*time.Minute); !got.Equal(want) {
 			t.Errorf("RenewAt = %v, want %v", got, want)
 		}
-		s.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 4 * 3600})
+		s.HandleIntent(context.Background(), Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 4 * 3600})
 		// 80% is 3.2 h, lease-1h is 3 h: the earlier wins.
 		if got, want := s.RenewAt(), now.Add(3*time.Hour); !got.Equal(want) {
 			t.Errorf("RenewAt = %v, want %v", got, want)
@@ -405,13 +405,13 @@ func TestLeaseFallbacks(t *testing.T) {
 		cfg.LeaseSeconds = 7200
 		s := NewSubscriber(cfg)
 		// The hub did not say: our requested lease.
-		s.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c"})
+		s.HandleIntent(context.Background(), Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c"})
 		if got, want := s.Status().LeaseEnds, now.Add(2*time.Hour); !got.Equal(want) {
 			t.Errorf("LeaseEnds = %v, want %v", got, want)
 		}
 		// Neither said: MOSIP's default.
 		s2 := NewSubscriber(testConfig("http://hub.test/hub"))
-		s2.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c"})
+		s2.HandleIntent(context.Background(), Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c"})
 		if got, want := s2.Status().LeaseEnds, now.Add(DefaultLeaseSeconds*time.Second); !got.Equal(want) {
 			t.Errorf("LeaseEnds = %v, want %v", got, want)
 		}
@@ -429,7 +429,7 @@ func TestDenialAndUnsubscribeStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 		requested := time.Now()
-		s.HandleIntent(Intent{Mode: ModeDenied, Topic: testTopic, Reason: "Subscriber is not authorized"})
+		s.HandleIntent(context.Background(), Intent{Mode: ModeDenied, Topic: testTopic, Reason: "Subscriber is not authorized"})
 		st := s.Status()
 		if st.LastDenial != "Subscriber is not authorized" || !st.Verified.IsZero() {
 			t.Errorf("after a denial: %+v, want LastDenial set and not verified", st)
@@ -438,12 +438,12 @@ func TestDenialAndUnsubscribeStatus(t *testing.T) {
 			t.Errorf("RenewAt after a denial = %v, want %v", got, want)
 		}
 		// A denial for another topic changes nothing.
-		s.HandleIntent(Intent{Mode: ModeDenied, Topic: "other", Reason: "x"})
+		s.HandleIntent(context.Background(), Intent{Mode: ModeDenied, Topic: "other", Reason: "x"})
 		if got := s.Status().LastDenial; got != "Subscriber is not authorized" {
 			t.Errorf("LastDenial = %q after another topic's denial", got)
 		}
 		// Verification clears the denial.
-		s.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c"})
+		s.HandleIntent(context.Background(), Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c"})
 		if got := s.Status().LastDenial; got != "" {
 			t.Errorf("LastDenial = %q after verification", got)
 		}
@@ -453,7 +453,7 @@ func TestDenialAndUnsubscribeStatus(t *testing.T) {
 		if got := s.RenewAt(); !got.IsZero() {
 			t.Errorf("RenewAt after Unsubscribe = %v, want zero", got)
 		}
-		if _, ok := s.HandleIntent(Intent{Mode: ModeUnsubscribe, Topic: testTopic, Challenge: "u"}); !ok {
+		if _, ok := s.HandleIntent(context.Background(), Intent{Mode: ModeUnsubscribe, Topic: testTopic, Challenge: "u"}); !ok {
 			t.Error("unsubscribe intent refused after Unsubscribe")
 		}
 		if st := s.Status(); !st.Verified.IsZero() || !st.LeaseEnds.IsZero() {
@@ -475,7 +475,7 @@ func TestDenialLogLevels(t *testing.T) {
 		var logs bytes.Buffer
 		cfg := testConfig("http://hub.test/hub")
 		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-		NewSubscriber(cfg).HandleIntent(Intent{Mode: ModeDenied, Topic: testTopic, Reason: tt.reason})
+		NewSubscriber(cfg).HandleIntent(context.Background(), Intent{Mode: ModeDenied, Topic: testTopic, Reason: tt.reason})
 		if want := "level=" + tt.level; !strings.Contains(logs.String(), want) {
 			t.Errorf("%q: log %q, want %s", tt.reason, logs.String(), want)
 		}
@@ -524,7 +524,7 @@ func TestRenewAtBacksOffWithoutVerification(t *testing.T) {
 			time.Sleep(time.Until(s.RenewAt()))
 		}
 		// A verification resets the back-off.
-		s.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 86400})
+		s.HandleIntent(context.Background(), Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 86400})
 		hub.setAnswer(http.StatusInternalServerError, "hub.mode=denied&hub.reason=down")
 		time.Sleep(20 * time.Hour)
 		if err := s.Subscribe(ctx); err == nil {
@@ -545,19 +545,19 @@ func TestSuspectRemakesTheSubscription(t *testing.T) {
 		cfg := testConfig("http://hub.test/hub")
 		cfg.HTTPClient = &http.Client{Transport: handlerTransport{hub}}
 		s := NewSubscriber(cfg)
-		s.Suspect() // never verified: nothing to suspect, RenewAt is now anyway
+		s.Suspect(context.Background()) // never verified: nothing to suspect, RenewAt is now anyway
 		if err := s.Subscribe(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := s.HandleIntent(Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 86400}); !ok {
+		if _, ok := s.HandleIntent(context.Background(), Intent{Mode: ModeSubscribe, Topic: testTopic, Challenge: "c", LeaseSeconds: 86400}); !ok {
 			t.Fatal("verification refused")
 		}
-		s.Suspect() // right after a request: ignored
+		s.Suspect(context.Background()) // right after a request: ignored
 		if got := s.RenewAt(); got.Sub(time.Now()) < time.Hour {
 			t.Fatalf("RenewAt right after subscribing = %v from now, want the lease's schedule", got.Sub(time.Now()))
 		}
 		time.Sleep(suspectGap)
-		s.Suspect()
+		s.Suspect(context.Background())
 		if got := s.RenewAt(); got.After(time.Now()) {
 			t.Errorf("RenewAt after Suspect = %v from now, want now", got.Sub(time.Now()))
 		}

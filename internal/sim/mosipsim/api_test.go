@@ -224,6 +224,9 @@ func TestCreatePacketStoresAndOverwrites(t *testing.T) {
 	if !ok {
 		t.Fatal("packet not stored")
 	}
+	if p.Creates != 1 {
+		t.Errorf("creates = %d after one createPacket, want 1", p.Creates)
+	}
 	if p.Fields["phone"] != "2609712345" || p.Fields["deceasedStatus"] != "false" {
 		t.Errorf("coerced fields = phone %q deceasedStatus %q", p.Fields["phone"], p.Fields["deceasedStatus"])
 	}
@@ -239,6 +242,9 @@ func TestCreatePacketStoresAndOverwrites(t *testing.T) {
 	p, _ = e.sim.Packet(rid)
 	if p.Fields["fullName"] != second["fullName"] {
 		t.Errorf("writing the same id again did not replace the packet")
+	}
+	if p.Creates != 2 {
+		t.Errorf("creates = %d after the same id twice, want 2 (the count of sends)", p.Creates)
 	}
 	if diff := cmp.Diff(infos, p.PacketInfos); diff != "" {
 		t.Errorf("stored packet infos (-answered +stored):\n%s", diff)

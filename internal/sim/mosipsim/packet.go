@@ -49,6 +49,9 @@ type packet struct {
 	schema     *idSchema
 	infos      []mosip.PacketInfo
 	createdAt  time.Time
+	// creates counts the createPacket calls with this id while it was
+	// kept, this one included: a packet sent twice has 2.
+	creates int
 }
 
 // packetRequest is PacketDto as it arrives, before Jackson-style coercion
@@ -265,7 +268,11 @@ func (s *Sim) handleCreatePacket(w http.ResponseWriter, r *http.Request) {
 	p.infos = s.writeSubPackets(p)
 
 	s.mu.Lock()
-	_, overwritten := s.packets[p.dto.ID]
+	old, overwritten := s.packets[p.dto.ID]
+	p.creates = 1
+	if overwritten {
+		p.creates = old.creates + 1
+	}
 	s.packets[p.dto.ID] = p
 	s.packetOrder.push(p)
 	for s.packetOrder.len() > s.cfg.Retain {
@@ -375,6 +382,8 @@ type PacketView struct {
 	Biometrics  []string           `json:"biometrics,omitempty"`
 	PacketInfos []mosip.PacketInfo `json:"packetInfos"`
 	CreatedAt   time.Time          `json:"createdAt"`
+	// Creates counts the createPacket calls with this id (1: sent once).
+	Creates int `json:"creates"`
 }
 
 // Packet returns the stored packet with the registration id.
@@ -385,7 +394,7 @@ func (s *Sim) Packet(id string) (PacketView, bool) {
 	if p == nil {
 		return PacketView{}, false
 	}
-	v := PacketView{PacketDto: p.dto, Biometrics: p.biometrics, PacketInfos: p.infos, CreatedAt: p.createdAt}
+	v := PacketView{PacketDto: p.dto, Biometrics: p.biometrics, PacketInfos: p.infos, CreatedAt: p.createdAt, Creates: p.creates}
 	v.SchemaJSON = p.schema.raw
 	return v, true
 }

@@ -8,10 +8,13 @@
 // # Endpoints
 //
 //	GET  /.well-known             the RS256 public key, PKIX PEM, text/plain (OpenCRVS auth)
-//	POST /graphql                 the gateway: confirmRegistration, rejectRegistration
+//	POST /token                   OpenCRVS auth's client credentials grant: a system client's token
+//	POST /graphql                 the gateway: confirmRegistration, rejectRegistration,
+//	                              upsertRegistrationIdentifier, updateField
 //	POST /events/{procedure}      the 1.9 events service (tRPC v11, superjson, ?batch=1):
 //	                              event.actions.register.accept, event.actions.register.reject
 //	POST /sim/records             send a record (birth, death, correction) to the mediator, as OpenCRVS would
+//	POST /sim/historic            {"count":N}: N births registered before the mediator ran, as NDJSON
 //	GET  /sim/records/{id}        a record's state and links; ?wait=30s long-polls (max 60s)
 //	GET  /sim/records/{id}/document  the document sent for it, byte for byte (recent records)
 //	POST /sim/tokens              mint a token: {"recordId","scope":[...],"expiresIn":"-1h"}
@@ -122,6 +125,38 @@
 // identifiers match the first confirmation); a rejection of a rejected record
 // answers ALREADY_REJECTED, and the crossed cases answer the code of the
 // record's state.
+//
+// # Records registered before the mediator (backfill)
+//
+// POST /sim/historic {"count": N, "authenticated": true} answers N FHIR
+// bundles of births OpenCRVS registered earlier, one a line (NDJSON), as
+// the input of `opencrvs-mosip backfill` (Sim.WriteHistoric does the same
+// in Go): the Task REGISTERED with identifiers birth-tracking-id and
+// birth-registration-number (<year><tracking id>), the children born up
+// to 4 years ago (MOSIP's CRVS_NEW route takes infants only), the
+// parents' in-form verification shaped by "authenticated" (default true,
+// which the default country rules forward).
+// The simulator keeps them, compactly (a million fit in memory), as
+// registered records: GET /sim/records/{id} shows them with "historic":
+// true.
+//
+// A system client gets a token at POST /token with client_id,
+// client_secret and grant_type=client_credentials in the query (as
+// OpenCRVS 1.8's auth reads them) or a form body: 200 {"access_token",
+// "token_type":"Bearer"} (an RS256 JWT, userType "system", sub the client
+// id, valid SystemTokenTTL), 400 {"error":"invalid_request"} or
+// {"error":"unsupported_grant_type"}, 401 {"error":"invalid_client"}. The
+// clients are Config.SystemClients (default DevSystemClient /
+// DevSystemSecret).
+//
+// upsertRegistrationIdentifier(id, identifierType, identifierValue) adds
+// the identifier to a registered record (historic or registered through
+// the simulator), or replaces the one of that type, with a system token or
+// the record's own token. A waiting or rejected record answers
+// BAD_USER_INPUT, an unknown one NOT_FOUND. Each call that changes or
+// repeats an identifier is counted: "identifierUpserts" on the record and
+// in GET /sim/stats, so tests can assert that each record got its national
+// ID once.
 //
 // # OpenCRVS 1.9
 //

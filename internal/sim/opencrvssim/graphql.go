@@ -123,6 +123,8 @@ func (s *Sim) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		s.rejectRegistration(w, claims, m.args)
 	case "updateField":
 		s.updateField(w, claims, m.args)
+	case "upsertRegistrationIdentifier":
+		s.upsertIdentifier(w, claims, m.args)
 	default:
 		writeGraphQLError(w, http.StatusOK,
 			fmt.Sprintf("Cannot query field %q on type %q.", m.field, "Mutation"), CodeValidationFailed, nil)

@@ -52,6 +52,10 @@ type Config struct {
 	// DefaultVersion is the OpenCRVS version of records sent without a
 	// "version": Version18 (the default) or Version19.
 	DefaultVersion string
+	// SystemClients are the system clients (client id -> secret) that get
+	// a token with the client credentials grant at POST /token; nil:
+	// DevSystemClient with DevSystemSecret.
+	SystemClients map[string]string
 	// Seed makes the demographic content of generated records repeatable.
 	// 0 picks a random seed. Ids (Composition ids, tracking ids) are always
 	// random, so that a restarted simulator never reuses one.
@@ -98,6 +102,8 @@ type Sim struct {
 	updateSecret []byte
 	// defaultVersion is Config.DefaultVersion.
 	defaultVersion string
+	// systemClients is Config.SystemClients.
+	systemClients map[string]string
 
 	// ctx ends in-flight sends and long polls on Close.
 	ctx       context.Context
@@ -110,9 +116,12 @@ type Sim struct {
 	mu          sync.Mutex
 	records     map[string]*record
 	trackingIDs map[string]struct{}
-	faults      faults
-	counts      counters
-	docs        sentDocs
+	// historic are the records registered before the mediator ran
+	// (WriteHistoric), by record id.
+	historic map[string]*historicRecord
+	faults   faults
+	counts   counters
+	docs     sentDocs
 }
 
 // docBudget bounds the memory kept for sent documents (Bundle, GET
@@ -142,8 +151,10 @@ type record struct {
 	identifiers                []identifierInput
 	reason, comment            string
 	confirmations, rejections  int
-	mediatorStatus             int
-	mediator                   json.RawMessage
+	// upserts counts upsertRegistrationIdentifier calls on the record.
+	upserts        int32
+	mediatorStatus int
+	mediator       json.RawMessage
 	// subject is the birth's child or the death's deceased as the document
 	// states them (nil when a given document could not be read); deaths of
 	// and corrections start from it.
@@ -179,6 +190,9 @@ type counters struct {
 	confirmations, rejections     int
 	graphqlRequests, unauthorized int
 	faultsInjected                int
+	// upserts counts upsertRegistrationIdentifier calls; systemTokens the
+	// tokens POST /token gave.
+	upserts, systemTokens int
 }
 
 // New returns a simulator. It fails on an unusable configuration.
@@ -216,26 +230,31 @@ func New(cfg Config) (*Sim, error) {
 		return nil, fmt.Errorf("opencrvssim: token signer: %w", err)
 	}
 	s := &Sim{
-		log:          cfg.Logger,
-		client:       cfg.HTTPClient,
-		now:          cfg.Now,
-		mediatorURL:  mediator,
-		key:          key,
-		publicPEM:    pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
-		signer:       signer,
-		issuer:       cfg.Issuer,
-		audience:     cfg.Audience,
-		tokenTTL:     cfg.TokenTTL,
-		sendTimeout:  cfg.SendTimeout,
-		updateSecret: slices.Clone(cfg.IdentityUpdateSecret),
-		gen:          newGenerator(cfg.Seed),
-		records:      make(map[string]*record),
-		trackingIDs:  make(map[string]struct{}),
-		faults:       faults{Mode: faultHTTP500},
-		docs:         sentDocs{budget: docBudget},
+		log:           cfg.Logger,
+		client:        cfg.HTTPClient,
+		now:           cfg.Now,
+		mediatorURL:   mediator,
+		key:           key,
+		publicPEM:     pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
+		signer:        signer,
+		issuer:        cfg.Issuer,
+		audience:      cfg.Audience,
+		tokenTTL:      cfg.TokenTTL,
+		sendTimeout:   cfg.SendTimeout,
+		updateSecret:  slices.Clone(cfg.IdentityUpdateSecret),
+		gen:           newGenerator(cfg.Seed),
+		records:       make(map[string]*record),
+		trackingIDs:   make(map[string]struct{}),
+		historic:      make(map[string]*historicRecord),
+		systemClients: cfg.SystemClients,
+		faults:        faults{Mode: faultHTTP500},
+		docs:          sentDocs{budget: docBudget},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.systemClients == nil {
+		s.systemClients = map[string]string{DevSystemClient: DevSystemSecret}
 	}
 	if s.client == nil {
 		s.client = defaultClient()
@@ -279,9 +298,11 @@ func defaultClient() *http.Client {
 func (s *Sim) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known", s.handleWellKnown)
+	mux.HandleFunc("POST /token", s.handleToken)
 	mux.HandleFunc("POST /graphql", s.handleGraphQL)
 	mux.HandleFunc("POST /events/{procedures}", s.handleTRPC)
 	mux.HandleFunc("POST /sim/records", s.handleSendRecord)
+	mux.HandleFunc("POST /sim/historic", s.handleHistoric)
 	mux.HandleFunc("GET /sim/records/{id}", s.handleGetRecord)
 	mux.HandleFunc("GET /sim/records/{id}/document", s.handleDocument)
 	mux.HandleFunc("POST /sim/tokens", s.handleMintToken)
@@ -311,7 +332,7 @@ func (s *Sim) noRoute(mux *http.ServeMux, w http.ResponseWriter, r *http.Request
 		return
 	}
 	writeProblem(w, http.StatusNotFound, "no such endpoint",
-		fmt.Sprintf("%s is not an endpoint of the OpenCRVS simulator (see GET /.well-known, POST /graphql, /sim/records, /sim/tokens, /sim/stats, /sim/faults)", r.URL.Path))
+		fmt.Sprintf("%s is not an endpoint of the OpenCRVS simulator (see GET /.well-known, POST /token, POST /graphql, /sim/records, /sim/historic, /sim/tokens, /sim/stats, /sim/faults)", r.URL.Path))
 }
 
 // ServeHTTP serves the simulator's endpoints (see the package documentation).
@@ -393,16 +414,17 @@ func (s *Sim) handleWellKnown(w http.ResponseWriter, _ *http.Request) {
 // viewOf renders a record for /sim/records answers. Callers hold s.mu.
 func viewOf(rec *record) recordView {
 	v := recordView{
-		ID:             rec.id,
-		TrackingID:     rec.trackingID,
-		Kind:           rec.kind,
-		Mode:           rec.mode,
-		Version:        rec.version,
-		Status:         rec.status,
-		Confirmations:  rec.confirmations,
-		Rejections:     rec.rejections,
-		MediatorStatus: rec.mediatorStatus,
-		Mediator:       rec.mediator,
+		ID:                rec.id,
+		TrackingID:        rec.trackingID,
+		Kind:              rec.kind,
+		Mode:              rec.mode,
+		Version:           rec.version,
+		Status:            rec.status,
+		Confirmations:     rec.confirmations,
+		Rejections:        rec.rejections,
+		MediatorStatus:    rec.mediatorStatus,
+		Mediator:          rec.mediator,
+		IdentifierUpserts: int(rec.upserts),
 	}
 	v.NationalID = optional(rec.nationalID)
 	v.ActionID = optional(rec.actionID)
@@ -441,6 +463,11 @@ type recordView struct {
 	Comment            *string `json:"comment"`
 	Confirmations      int     `json:"confirmations"`
 	Rejections         int     `json:"rejections"`
+	// IdentifierUpserts counts the upsertRegistrationIdentifier calls on
+	// the record; Historic marks a record registered before the mediator
+	// ran (POST /sim/historic).
+	IdentifierUpserts int  `json:"identifierUpserts"`
+	Historic          bool `json:"historic,omitempty"`
 	// CorrectionOf is the corrected record (corrections only); Corrections
 	// are the ids of an original's corrections, oldest first; Changed what
 	// a correction changed (e.g. ["givenName","birthDate"], [] for none).
@@ -485,6 +512,12 @@ func (s *Sim) handleGetRecord(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		changed, waiting = rec.changed, rec.status == StatusWaiting
 	}
+	if h, historic := s.historic[id]; !ok && historic {
+		v := historicView(id, h)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
 	s.mu.Unlock()
 	if !ok {
 		writeProblem(w, http.StatusNotFound, "record not found",
@@ -522,17 +555,25 @@ func (s *Sim) handleStats(w http.ResponseWriter, _ *http.Request) {
 		GraphQLRequests  int `json:"graphqlRequests"`
 		Unauthorized     int `json:"unauthorized"`
 		FaultsInjected   int `json:"faultsInjected"`
+		// Historic records (POST /sim/historic), the identifiers added to
+		// registered records, and the system tokens given.
+		Historic          int `json:"historic"`
+		IdentifierUpserts int `json:"identifierUpserts"`
+		SystemTokens      int `json:"systemTokens"`
 	}
 	s.mu.Lock()
 	st := stats{
-		Records:          len(s.records),
-		Confirmations:    s.counts.confirmations,
-		Rejections:       s.counts.rejections,
-		Sent:             s.counts.sent,
-		MediatorFailures: s.counts.mediatorFailures,
-		GraphQLRequests:  s.counts.graphqlRequests,
-		Unauthorized:     s.counts.unauthorized,
-		FaultsInjected:   s.counts.faultsInjected,
+		Records:           len(s.records),
+		Confirmations:     s.counts.confirmations,
+		Rejections:        s.counts.rejections,
+		Sent:              s.counts.sent,
+		MediatorFailures:  s.counts.mediatorFailures,
+		GraphQLRequests:   s.counts.graphqlRequests,
+		Unauthorized:      s.counts.unauthorized,
+		FaultsInjected:    s.counts.faultsInjected,
+		Historic:          len(s.historic),
+		IdentifierUpserts: s.counts.upserts,
+		SystemTokens:      s.counts.systemTokens,
 	}
 	for _, rec := range s.records {
 		switch rec.status {

@@ -643,7 +643,8 @@ func TestFaults(t *testing.T) {
 	var st map[string]int
 	do(t, http.MethodGet, e.srv.URL+"/sim/stats", "", nil, &st)
 	want := map[string]int{"records": 1, "waiting": 0, "registered": 1, "rejected": 0, "confirmations": 1, "rejections": 0,
-		"sent": 1, "mediatorFailures": 0, "graphqlRequests": 4, "unauthorized": 0, "faultsInjected": 3}
+		"sent": 1, "mediatorFailures": 0, "graphqlRequests": 4, "unauthorized": 0, "faultsInjected": 3,
+		"historic": 0, "identifierUpserts": 0, "systemTokens": 0}
 	if diff := cmp.Diff(want, st); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}
