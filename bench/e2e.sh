@@ -6,6 +6,7 @@
 #   bench/e2e.sh                          # 2000 records, concurrency 64
 #   RECORDS=500 CONCURRENCY=1 bench/e2e.sh
 #   PPROF=1 bench/e2e.sh                  # also a 10 s CPU profile of the mediator in $OUT
+#   SQLITE_DATABASE_PATH=FILE bench/e2e.sh # on a database made beforehand (bench/history.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RECORDS=${RECORDS:-2000}
@@ -35,7 +36,8 @@ $bin sim opencrvs --addr 127.0.0.1:$OCR --mediator http://127.0.0.1:$MED --log-l
 ocr=$!
 pids+=($ocr)
 M=http://127.0.0.1:$MOS
-env HOST=127.0.0.1 PORT=$MED SQLITE_DATABASE_PATH="$OUT/mediator.sqlite" SQLITE_SYNCHRONOUS=$SYNC LOG_LEVEL=warn \
+env HOST=127.0.0.1 PORT=$MED SQLITE_DATABASE_PATH="${SQLITE_DATABASE_PATH:-$OUT/mediator.sqlite}" SQLITE_SYNCHRONOUS=$SYNC LOG_LEVEL=warn \
+  STORE_ENCRYPTION_KEY="$($bin keys generate 2>/dev/null | tail -1)" \
   OPENCRVS_PUBLIC_KEY_URL=http://127.0.0.1:$OCR/.well-known OPENCRVS_GRAPHQL_GATEWAY_URL=http://127.0.0.1:$OCR/graphql \
   MOSIP_AUTH_URL=$M/v1/authmanager/authenticate/clientidsecretkey \
   MOSIP_PACKET_AUTH_CLIENT_ID=mosip-regproc-client MOSIP_PACKET_AUTH_CLIENT_SECRET=abcdeABCDE123456 \

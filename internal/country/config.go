@@ -50,7 +50,10 @@ type Config struct {
 	schema   *idSchema
 	events   map[bridge.EventKind]*event
 	jqLimit  time.Duration // for the jq programs of one record
-	reasons  map[string]string
+	// jqSlowLimit is the limit of a second run after the first ran out
+	// of jqLimit (mapPacket).
+	jqSlowLimit time.Duration
+	reasons     map[string]string
 }
 
 // RejectionReasons returns the file's rejectionReasons: how MOSIP's
@@ -272,7 +275,7 @@ func (l *loader) sourceLine(path string, line int) int {
 }
 
 func (l *loader) compile(f *document, opts Options) (*Config, error) {
-	c := &Config{name: l.name, events: make(map[bridge.EventKind]*event, 2), jqLimit: jqTimeLimit, reasons: f.RejectionReasons}
+	c := &Config{name: l.name, events: make(map[bridge.EventKind]*event, 2), jqLimit: jqTimeLimit, jqSlowLimit: 10 * jqTimeLimit, reasons: f.RejectionReasons}
 
 	zone := cmpOr(f.TimeZone, "UTC")
 	loc, err := time.LoadLocation(zone)

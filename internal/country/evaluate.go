@@ -234,9 +234,22 @@ func persons(rec *bridge.Record) []*bridge.Person {
 // ID schema would refuse (a phone number in another format, say) is left
 // out, with a note, rather than costing the whole record; a required one
 // is an error.
+//
+// The time limit is wall-clock time, which a busy machine stretches: a
+// mapping that runs out of it is run once more with a limit ten times as
+// long (jqSlowLimit) before it counts as a loop, so that load alone never
+// turns a good record into a mapping failure.
 func (c *Config) mapPacket(e *event, process string, rec *bridge.Record, now time.Time) (*bridge.Packet, []string, error) {
+	pkt, notes, err := c.mapPacketWithin(c.jqLimit, e, process, rec, now)
+	if errors.Is(err, errJQTimeout) {
+		pkt, notes, err = c.mapPacketWithin(c.jqSlowLimit, e, process, rec, now)
+	}
+	return pkt, notes, err
+}
+
+func (c *Config) mapPacketWithin(limit time.Duration, e *event, process string, rec *bridge.Record, now time.Time) (*bridge.Packet, []string, error) {
 	run := c.newJQRun(rec, process, now)
-	ctx, cancel := context.WithTimeout(context.Background(), c.jqLimit)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	pkt := &bridge.Packet{Process: process}
 	obj, err := e.fields.object(ctx, run)

@@ -193,12 +193,15 @@ func (p *jqProgram) object(ctx context.Context, run *jqRun) (map[string]any, err
 // failed reports a jq runtime error. The cause is kept only as the cleaned
 // message: gojq's own error quotes the record's values.
 func (p *jqProgram) failed(err error) *bridge.Error {
-	msg := jqMessage(err)
 	if errors.Is(err, context.DeadlineExceeded) {
-		msg = "took too long (is there a loop?)"
+		return &bridge.Error{Code: bridge.EInvalid, Field: p.path, Message: "the jq program failed: " + errJQTimeout.Error(), Err: errJQTimeout}
 	}
+	msg := jqMessage(err)
 	return &bridge.Error{Code: bridge.EInvalid, Field: p.path, Message: "the jq program failed: " + msg, Err: errors.New(msg)}
 }
+
+// errJQTimeout is a jq program running out of its time limit.
+var errJQTimeout = errors.New("took too long (is there a loop?)")
 
 // errLeaveOut tells rawFields to leave a field out of the packet.
 var errLeaveOut = errors.New("leave the field out")

@@ -45,6 +45,15 @@ const (
 // who is marked absent (active false and no name, like an unknown father)
 // gives a nil person.
 func Parse(data []byte) (*bridge.Record, error) {
+	p, err := load(data)
+	if err != nil {
+		return nil, err
+	}
+	return p.finish(p.record())
+}
+
+// load decodes and indexes a bundle.
+func load(data []byte) (*parser, error) {
 	var b bundle
 	if err := json.Unmarshal(data, &b); err != nil {
 		return nil, bundleError(data, err)
@@ -57,6 +66,7 @@ func Parse(data []byte) (*bridge.Record, error) {
 		return nil, bridge.FieldErrorf(bridge.EInvalid, "entry", "the bundle has no entries")
 	}
 	p := &parser{
+		meta:  b.Meta,
 		raw:   make([]json.RawMessage, len(b.Entry)),
 		types: make([]string, len(b.Entry)),
 		byRef: make(map[string]int, len(b.Entry)),
@@ -68,17 +78,23 @@ func Parse(data []byte) (*bridge.Record, error) {
 			return nil, err
 		}
 	}
-	rec, err := p.record()
+	return p, nil
+}
+
+// finish completes what record or taskRecord read with the bundle's
+// lastUpdated.
+func (p *parser) finish(rec *bridge.Record, err error) (*bridge.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rec.LastModified == nil && b.Meta != nil {
-		rec.LastModified = parseTime(b.Meta.LastUpdated)
+	if rec.LastModified == nil && p.meta != nil {
+		rec.LastModified = parseTime(p.meta.LastUpdated)
 	}
 	return rec, nil
 }
 
 type parser struct {
+	meta  *meta             // the bundle's
 	raw   []json.RawMessage // resource of each entry (nil when absent)
 	types []string          // resourceType of each entry
 	byRef map[string]int    // "Type/id" -> entry index
@@ -291,6 +307,13 @@ func (p *parser) readTask(rec *bridge.Record, ci int) error {
 	if err := p.decode(ti, &t); err != nil {
 		return err
 	}
+	fillFromTask(rec, &t)
+	return nil
+}
+
+// fillFromTask copies what a Task says of the record: tracking id,
+// registration number, contact, status, last change.
+func fillFromTask(rec *bridge.Record, t *task) {
 	for _, id := range t.Identifier {
 		v := strings.TrimSpace(id.Value)
 		switch {
@@ -310,7 +333,6 @@ func (p *parser) readTask(rec *bridge.Record, ci int) error {
 	}
 	rec.Status = t.BusinessStatus.code()
 	rec.LastModified = parseTime(t.LastModified)
-	return nil
 }
 
 // person reads the Patient at entry i; nil when the Patient is marked absent.
@@ -338,9 +360,8 @@ func (p *parser) person(i int) (*bridge.Person, error) {
 		if v == "" {
 			continue
 		}
-		typ := id.Type.code()
-		person.Identifiers = append(person.Identifiers, bridge.Identifier{Type: typ, Value: v})
-		if typ == identifierNID && person.NationalID == "" {
+		person.Identifiers = append(person.Identifiers, bridge.Identifier{Type: id.Type.code(), Value: v})
+		if id.Type.is(identifierNID) && person.NationalID == "" {
 			person.NationalID = v
 		}
 	}
@@ -541,7 +562,7 @@ func personName(names []humanName) bridge.Name {
 			parts = append(parts, g)
 		}
 	}
-	if name.Family = strings.Join(strings.Fields(hn.Family), " "); name.Family != "" {
+	if name.Family = strings.Join(strings.Fields(string(hn.Family)), " "); name.Family != "" {
 		parts = append(parts, name.Family)
 	}
 	name.Full = strings.Join(parts, " ")

@@ -7,13 +7,22 @@
 // two deaths of people whose births completed earlier in the run, one
 // correction of a completed birth and one of a completed death. Each
 // completed birth (with a national ID) and each completed death is used
-// once, the most recent first; when none is free yet the record is sent as a
-// birth instead.
+// once, the most recent first, by a record sent to the same simulator (each
+// knows only its own records); when none is free yet the record is sent as
+// a birth instead.
 //
-// A fixed number of workers sends the records, so the load is bounded by
-// Concurrency whatever the system's speed; every record is bounded by
-// Timeout, and cancelling the context stops the run promptly with a partial
-// Result.
+// A run has one or more clients (Clients), each an OpenCRVS-side client
+// with its own connection pool and its share of Concurrency, sending to the
+// simulators round-robin. In a closed loop (Rate 0) a fixed number of
+// workers sends the records, so the load is bounded by Concurrency whatever
+// the system's speed; with a Rate, records start on a fixed schedule (open
+// loop) and Concurrency caps the records in flight, counting the starts the
+// cap delayed. Every record is bounded by Timeout, and cancelling the
+// context stops the run promptly with a partial Result.
+//
+// With MediatorURLs and AdminToken, Run then reads each completed record's
+// transaction from the mediator's admin API and reports per-phase latencies
+// (Result.Phases).
 package loadgen
 
 import (
@@ -30,17 +39,33 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // Config configures a run.
 type Config struct {
-	// OpenCRVSURL is the base URL of the OpenCRVS simulator.
-	OpenCRVSURL string
-	// Records to send (default 100) and Concurrency, the number of workers
-	// (default 8).
+	// OpenCRVSURL is the base URL of the OpenCRVS simulator; OpenCRVSURLs
+	// are more (several `sim opencrvs` processes, before one mediator or
+	// several replicas). The run's simulators are OpenCRVSURL, if set, then
+	// OpenCRVSURLs: at least one.
+	OpenCRVSURL  string
+	OpenCRVSURLs []string
+	// Records to send (default 100) and Concurrency, the most records in
+	// flight at once (default 8): in a closed loop, the number of workers.
 	Records, Concurrency int
+	// Clients is the number of independent OpenCRVS-side clients (default
+	// 1, at most Concurrency). Client c sends to simulator c modulo their
+	// number, with its own HTTP client (unless HTTPClient is set) and its
+	// share of Concurrency (Concurrency/Clients, the first ones one more).
+	Clients int
+	// Rate is the arrival rate in records per second; 0 (the default) is a
+	// closed loop, each worker sending its next record when its last one
+	// ended. With a rate, record i is due i/Rate seconds after the start,
+	// sent by client i modulo Clients; a record due while its client has
+	// its share of Concurrency in flight waits for one to end and counts as
+	// a late start (Result.Rate), as do the records due behind it until
+	// the client is back on schedule.
+	Rate float64
 	// Kind is birth, death or mixed (births, deaths of earlier births and
 	// corrections; see the package documentation); default birth.
 	Kind string
@@ -56,21 +81,38 @@ type Config struct {
 	// Timeout bounds one record, from sending it to its final status;
 	// default 2 minutes.
 	Timeout time.Duration
-	// HTTPClient talks to the simulator; nil: a client with a connection
-	// pool sized for Concurrency. It must not set a Timeout shorter than a
-	// long poll (up to a minute).
+	// HTTPClient talks to the simulators, for every client; nil: each
+	// client has its own, with a connection pool sized for its share of
+	// Concurrency. It must not set a Timeout shorter than a long poll (up
+	// to a minute).
 	HTTPClient *http.Client
+	// MediatorURLs are base URLs of the mediator (any replica: each sees
+	// every transaction) whose admin API is read after the run for the
+	// per-phase latencies of the completed records, with AdminToken, the
+	// mediator's ADMIN_TOKEN (required with them). Empty: no phases. Run
+	// checks the admin API answers before it sends anything.
+	MediatorURLs []string
+	AdminToken   string
+	// PhasesTimeout bounds the reading of the transactions after the run
+	// (default 2 minutes): the records not read by then count as unread.
+	PhasesTimeout time.Duration
 	// Progress receives human progress lines, about once a second; nil:
 	// none.
 	Progress io.Writer
+
+	// simulators are OpenCRVSURL and OpenCRVSURLs, checked (withDefaults).
+	simulators []string
 }
 
 // Defaults of Config.
 const (
-	DefaultRecords     = 100
-	DefaultConcurrency = 8
-	DefaultTimeout     = 2 * time.Minute
-	maxConcurrency     = 4096
+	DefaultRecords       = 100
+	DefaultConcurrency   = 8
+	DefaultTimeout       = 2 * time.Minute
+	DefaultPhasesTimeout = 2 * time.Minute
+	maxConcurrency       = 4096
+	// maxRate bounds Rate (records per second).
+	maxRate = 1e6
 	// maxPoll is the simulator's longest long poll.
 	maxPoll = 60 * time.Second
 	// pollMargin is how long before a record's deadline its last long poll
@@ -109,6 +151,43 @@ type Result struct {
 	// reg_number_generation_failed), "timeout", "canceled", "network",
 	// "bad_answer" or "http_<status>".
 	Errors map[string]int `json:"errors"`
+	// Clients breaks the run down by client, in client order.
+	Clients []ClientResult `json:"clients"`
+	// Rate is how well the arrival rate was held (runs with a Rate only).
+	Rate *RateResult `json:"rate,omitempty"`
+	// Phases are the per-phase latencies from the mediator's admin API
+	// (runs with MediatorURLs only).
+	Phases *Phases `json:"phases_ms,omitempty"`
+}
+
+// ClientResult is one client's part of a run: the fields of the same
+// names in Result, over the records the client sent.
+type ClientResult struct {
+	// OpenCRVS is the simulator the client sent to; Concurrency its share.
+	OpenCRVS      string  `json:"opencrvs"`
+	Concurrency   int     `json:"concurrency"`
+	Records       int     `json:"records"`
+	Completed     int     `json:"completed"`
+	Failed        int     `json:"failed"`
+	AcceptedPerS  float64 `json:"accepted_per_s"`
+	CompletedPerS float64 `json:"completed_per_s"`
+	// LateStarts counts the client's records that started late because
+	// its records in flight were at its cap (always 0 in a closed loop).
+	LateStarts int `json:"late_starts"`
+}
+
+// RateResult says whether a run held its arrival rate.
+type RateResult struct {
+	// TargetPerS is Config.Rate; StartedPerS the achieved start rate:
+	// records started after the first, per second from the first start to
+	// the last (0 with fewer than two records).
+	TargetPerS  float64 `json:"target_per_s"`
+	StartedPerS float64 `json:"started_per_s"`
+	// LateStarts counts the records that started after they were due
+	// because their client had its cap of records in flight: when it is
+	// not 0, the rate was not held (raise Concurrency, or the system is
+	// slower than the rate).
+	LateStarts int `json:"late_starts"`
 }
 
 // Percentiles of a set of durations, in milliseconds, by the nearest-rank
@@ -130,11 +209,33 @@ const (
 
 func (cfg Config) withDefaults() (Config, error) {
 	var errs []error
-	u, err := url.Parse(cfg.OpenCRVSURL)
-	if cfg.OpenCRVSURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("OpenCRVS simulator URL %q: want an absolute http(s) URL", cfg.OpenCRVSURL))
+	cfg.simulators = nil
+	if cfg.OpenCRVSURL != "" || len(cfg.OpenCRVSURLs) == 0 {
+		cfg.simulators = append(cfg.simulators, cfg.OpenCRVSURL)
 	}
-	cfg.OpenCRVSURL = strings.TrimRight(cfg.OpenCRVSURL, "/")
+	cfg.simulators = append(cfg.simulators, cfg.OpenCRVSURLs...)
+	for i, s := range cfg.simulators {
+		if err := checkBaseURL(s); err != nil {
+			errs = append(errs, fmt.Errorf("OpenCRVS simulator URL %q: %w", s, err))
+		}
+		cfg.simulators[i] = strings.TrimRight(s, "/")
+	}
+	mediators := make([]string, len(cfg.MediatorURLs))
+	for i, m := range cfg.MediatorURLs {
+		if err := checkBaseURL(m); err != nil {
+			errs = append(errs, fmt.Errorf("mediator URL %q: %w", m, err))
+		}
+		mediators[i] = strings.TrimRight(m, "/")
+	}
+	cfg.MediatorURLs = mediators
+	if len(mediators) > 0 && strings.TrimSpace(cfg.AdminToken) == "" {
+		errs = append(errs, errors.New("no admin token: per-phase latencies are read from the mediator's admin API, which needs its ADMIN_TOKEN"))
+	}
+	if cfg.PhasesTimeout < 0 {
+		errs = append(errs, fmt.Errorf("phases timeout %v: want a positive duration", cfg.PhasesTimeout))
+	} else if cfg.PhasesTimeout == 0 {
+		cfg.PhasesTimeout = DefaultPhasesTimeout
+	}
 	if cfg.Records < 0 {
 		errs = append(errs, fmt.Errorf("records %d: want at least 1", cfg.Records))
 	} else if cfg.Records == 0 {
@@ -169,16 +270,30 @@ func (cfg Config) withDefaults() (Config, error) {
 	} else if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	if cfg.HTTPClient == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConns = cfg.Concurrency + 8
-		t.MaxIdleConnsPerHost = cfg.Concurrency + 8
-		cfg.HTTPClient = &http.Client{Transport: t}
+	switch {
+	case cfg.Clients < 0:
+		errs = append(errs, fmt.Errorf("clients %d: want at least 1", cfg.Clients))
+	case cfg.Clients == 0:
+		cfg.Clients = 1
+	case cfg.Clients > cfg.Concurrency && cfg.Concurrency > 0:
+		errs = append(errs, fmt.Errorf("clients %d: want at most the concurrency, %d (each client has at least one record in flight)", cfg.Clients, cfg.Concurrency))
+	}
+	if cfg.Rate < 0 || cfg.Rate > maxRate || math.IsNaN(cfg.Rate) {
+		errs = append(errs, fmt.Errorf("rate %v: want records per second, up to %g (0: closed loop)", cfg.Rate, maxRate))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, fmt.Errorf("loadgen: %w", err)
 	}
 	return cfg, nil
+}
+
+// checkBaseURL says what is wrong with a base URL, if anything.
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if s == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("want an absolute http(s) URL")
+	}
+	return nil
 }
 
 // Kinds of records.
@@ -301,95 +416,6 @@ func (cfg Config) requestBody(i int, kind, of string) []byte {
 	return body
 }
 
-// outcome is what happened to one record.
-type outcome struct {
-	kind                         string
-	started, accepted, completed bool
-	final                        bool // registered or rejected
-	cause                        string
-	acceptLatency                time.Duration
-	acceptedAt                   time.Duration // since the run started
-	latency                      time.Duration
-}
-
-// counters feed the progress lines.
-type counters struct {
-	started, accepted, completed, failed atomic.Int64
-}
-
-// Run sends cfg.Records records and waits for each to reach a final status.
-// It returns an error for an invalid configuration, and ctx's error, with
-// the partial Result, when ctx ends first.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	outcomes := make([]outcome, cfg.Records) // a worker writes only the entries of the records it took
-	var next atomic.Int64
-	var c counters
-	var p pools
-
-	stopProgress := make(chan struct{})
-	var progress sync.WaitGroup
-	if cfg.Progress != nil {
-		progress.Go(func() { reportProgress(cfg, &c, start, stopProgress) })
-	}
-
-	var workers sync.WaitGroup
-	for range cfg.Concurrency {
-		workers.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= cfg.Records {
-					return
-				}
-				c.started.Add(1)
-				o := runRecord(ctx, cfg, i, start, &c, &p)
-				if o.completed {
-					c.completed.Add(1)
-				} else {
-					c.failed.Add(1)
-				}
-				outcomes[i] = o
-			}
-		})
-	}
-	workers.Wait()
-	close(stopProgress)
-	progress.Wait()
-
-	res := summarise(outcomes, time.Since(start))
-	if cfg.Progress != nil {
-		writeProgress(cfg, &c, start)
-	}
-	if err := ctx.Err(); err != nil {
-		return res, fmt.Errorf("loadgen: run stopped after %d of %d records: %w", res.Records, cfg.Records, err)
-	}
-	return res, nil
-}
-
-func reportProgress(cfg Config, c *counters, start time.Time, stop <-chan struct{}) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			writeProgress(cfg, c, start)
-		}
-	}
-}
-
-func writeProgress(cfg Config, c *counters, start time.Time) {
-	started, done := c.started.Load(), c.completed.Load()+c.failed.Load()
-	fmt.Fprintf(cfg.Progress, "load: %d/%d sent, %d accepted, %d completed, %d failed, %d in flight, %.1fs\n",
-		started, cfg.Records, c.accepted.Load(), c.completed.Load(), c.failed.Load(), started-done,
-		time.Since(start).Seconds())
-}
-
 // recordAnswer is what loadgen reads of the simulator's record answers.
 type recordAnswer struct {
 	ID         string  `json:"id"`
@@ -399,11 +425,12 @@ type recordAnswer struct {
 	NationalID *string `json:"nationalId"`
 }
 
-// runRecord sends record i and follows it to its final status.
-func runRecord(ctx context.Context, cfg Config, i int, runStart time.Time, c *counters, p *pools) outcome {
+// runRecord sends record i as client cl and follows it to its final
+// status.
+func runRecord(ctx context.Context, cfg Config, cl *client, i int, runStart time.Time, c *counters, p *pools) outcome {
 	kind, of := p.plan(cfg, i)
-	o := outcome{started: true, kind: kind}
 	sent := time.Now()
+	o := outcome{started: true, kind: kind, client: cl.index, startedAt: sent.Sub(runStart)}
 	rctx, cancel := context.WithDeadline(ctx, sent.Add(cfg.Timeout))
 	defer cancel()
 	fail := func(cause string) outcome {
@@ -424,7 +451,7 @@ func runRecord(ctx context.Context, cfg Config, i int, runStart time.Time, c *co
 	}
 
 	var ans recordAnswer
-	status, err := CallJSON(rctx, cfg.HTTPClient, http.MethodPost, cfg.OpenCRVSURL+"/sim/records", cfg.requestBody(i, kind, of), &ans)
+	status, err := CallJSON(rctx, cl.http, http.MethodPost, cl.simulator+"/sim/records", cfg.requestBody(i, kind, of), &ans)
 	if err != nil {
 		return failErr(err)
 	}
@@ -434,12 +461,12 @@ func runRecord(ctx context.Context, cfg Config, i int, runStart time.Time, c *co
 	if ans.ID == "" {
 		return fail(CauseBadAnswer)
 	}
-	o.accepted = true
+	o.accepted, o.id = true, ans.ID
 	o.acceptLatency = time.Since(sent)
 	o.acceptedAt = time.Since(runStart)
 	c.accepted.Add(1)
 
-	target := cfg.OpenCRVSURL + "/sim/records/" + url.PathEscape(ans.ID)
+	target := cl.simulator + "/sim/records/" + url.PathEscape(ans.ID)
 	deadline := sent.Add(cfg.Timeout)
 	for {
 		wait := min(time.Until(deadline)-pollMargin, maxPoll).Truncate(time.Millisecond)
@@ -448,7 +475,7 @@ func runRecord(ctx context.Context, cfg Config, i int, runStart time.Time, c *co
 		}
 		polled := time.Now()
 		var rec recordAnswer
-		status, err := CallJSON(rctx, cfg.HTTPClient, http.MethodGet, target+"?wait="+wait.String(), nil, &rec)
+		status, err := CallJSON(rctx, cl.http, http.MethodGet, target+"?wait="+wait.String(), nil, &rec)
 		if err != nil {
 			return failErr(err)
 		}

@@ -7,11 +7,14 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,7 +25,10 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/go-cmp/cmp"
 
+	"opencrvs-mosip/internal/admin"
+	"opencrvs-mosip/internal/bridge"
 	"opencrvs-mosip/internal/opencrvs"
+	"opencrvs-mosip/internal/pipeline"
 	"opencrvs-mosip/internal/sim/opencrvssim"
 )
 
@@ -106,6 +112,15 @@ func TestConfigErrors(t *testing.T) {
 		{OpenCRVSURL: "http://127.0.0.1:1", Kind: "marriage"},
 		{OpenCRVSURL: "http://127.0.0.1:1", Mode: "xml"},
 		{OpenCRVSURL: "http://127.0.0.1:1", Timeout: -time.Second},
+		{OpenCRVSURLs: []string{"http://127.0.0.1:1", "127.0.0.1:2"}},
+		{OpenCRVSURL: "http://127.0.0.1:1", Concurrency: 2, Clients: 3},
+		{OpenCRVSURL: "http://127.0.0.1:1", Clients: -1},
+		{OpenCRVSURL: "http://127.0.0.1:1", Rate: -1},
+		{OpenCRVSURL: "http://127.0.0.1:1", Rate: math.NaN()},
+		{OpenCRVSURL: "http://127.0.0.1:1", Rate: math.Inf(1)},
+		{OpenCRVSURL: "http://127.0.0.1:1", MediatorURLs: []string{"http://127.0.0.1:2"}},
+		{OpenCRVSURL: "http://127.0.0.1:1", MediatorURLs: []string{"ftp://x"}, AdminToken: "t"},
+		{OpenCRVSURL: "http://127.0.0.1:1", MediatorURLs: []string{"http://127.0.0.1:2"}, AdminToken: "t", PhasesTimeout: -time.Second},
 	}
 	for _, cfg := range tests {
 		if res, err := Run(context.Background(), cfg); err == nil || res != nil {
@@ -181,18 +196,32 @@ func TestRequestBody(t *testing.T) {
 }
 
 // fakeMediator is a test double of the mediator: it verifies the record
-// token, answers, and later confirms or rejects through the simulator's
-// /graphql with the token it received, as the real mediator does once MOSIP
-// has answered. What it does with the n-th record is decided by behave.
+// token, answers, and later confirms or rejects through the /graphql of the
+// simulator that sent the record, with the token it received, as the real
+// mediator does once MOSIP has answered. What it does with the n-th record
+// is decided by behave. Several simulators share it, each with its own
+// path prefix ("/0", "/1", ...; "" for a single one). It keeps a
+// transaction per record, with the real mediator's event log, and serves
+// them on the admin API (GET /admin/transactions?q=, GET
+// /admin/transactions/{id}) with the real admin types.
 type fakeMediator struct {
 	t      *testing.T
 	pub    *rsa.PublicKey
 	behave func(n int) behaviour
 	wg     sync.WaitGroup
+	// gate holds gated records' feedback until it is closed; stop ends
+	// what still waits at cleanup.
+	gate, stop chan struct{}
+	// adminInFlight and adminMax count admin API requests being served.
+	adminInFlight, adminMax atomic.Int64
 
-	mu     sync.Mutex
-	simURL string
-	docs   [][]byte // received, in order
+	mu      sync.Mutex
+	simURLs map[string]string // by path prefix
+	docs    [][]byte          // received, in order
+	txs     []*pipeline.TransactionView
+	// hide makes the admin API not know the transactions of these
+	// records (by their index in docs).
+	hide func(n int) bool
 }
 
 type behaviour int
@@ -202,10 +231,25 @@ const (
 	reject
 	ignore // never answers OpenCRVS: the record times out
 	fail   // HTTP 500: OpenCRVS rejects with REG_NUMBER_GENERATION_FAILED
+	gated  // confirms once gate is closed
+	// lateConfirm confirms, but records CONFIRMED only lateConfirmAfter
+	// after OpenCRVS answered (a slow commit): the admin API shows the
+	// transaction ISSUED when load already saw the record registered.
+	lateConfirm
 )
 
+const lateConfirmAfter = 300 * time.Millisecond
+
+// testAdminToken is the fake mediator's ADMIN_TOKEN.
+const testAdminToken = "load-test-admin-token-4d1c7f0e"
+
 func (m *fakeMediator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/events/registration" {
+	if strings.HasPrefix(r.URL.Path, "/admin/") {
+		m.serveAdmin(w, r)
+		return
+	}
+	prefix, ok := strings.CutSuffix(r.URL.Path, "/events/registration")
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
@@ -227,22 +271,92 @@ func (m *fakeMediator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	m.docs = append(m.docs, doc)
 	n := len(m.docs) - 1
+	simURL, hidden := m.simURLs[prefix], m.hide != nil && m.hide(n)
 	m.mu.Unlock()
 	b := m.behave(n)
 	if b == fail {
 		http.Error(w, `{"error":"An unexpected error occurred"}`, http.StatusInternalServerError)
 		return
 	}
+	tx := &pipeline.TransactionView{ID: fmt.Sprintf("1000%06d", n), RecordID: claims.RecordID, State: bridge.StateQueued,
+		CreatedAt: time.Now()}
+	tx.Events = []pipeline.EventView{{At: tx.CreatedAt, To: bridge.StateQueued}}
+	if !hidden {
+		m.mu.Lock()
+		m.txs = append(m.txs, tx)
+		m.mu.Unlock()
+	}
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write([]byte("{}"))
 	if b == ignore {
 		return
 	}
-	m.mu.Lock()
-	simURL := m.simURL
-	m.mu.Unlock()
 	corrected := correctedRegistration(doc)
-	m.wg.Go(func() { m.feedback(simURL, raw, claims.RecordID, corrected, b) })
+	m.wg.Go(func() { m.feedback(simURL, raw, claims.RecordID, corrected, b, tx) })
+}
+
+// step moves tx to state at a moment of its own (a millisecond on, so
+// that every phase lasts).
+func (m *fakeMediator) step(tx *pipeline.TransactionView, to bridge.State) {
+	time.Sleep(time.Millisecond) // processing time, not synchronisation
+	m.record(tx, time.Now(), to)
+}
+
+func (m *fakeMediator) record(tx *pipeline.TransactionView, at time.Time, to bridge.State) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tx.Events = append(tx.Events, pipeline.EventView{At: at, From: tx.State, To: to})
+	tx.State, tx.UpdatedAt = to, at
+}
+
+// serveAdmin is the admin API, as far as load reads it.
+func (m *fakeMediator) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	n := m.adminInFlight.Add(1)
+	defer m.adminInFlight.Add(-1)
+	for cur := m.adminMax.Load(); n > cur && !m.adminMax.CompareAndSwap(cur, n); cur = m.adminMax.Load() {
+	}
+	if r.Header.Get("Authorization") != "Bearer "+testAdminToken {
+		writeProblem(w, http.StatusUnauthorized, "the admin API needs Authorization: Bearer <ADMIN_TOKEN>")
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.URL.Path == "/admin/transactions" {
+		q, limit := r.URL.Query().Get("q"), admin.DefaultLimit
+		if l := r.URL.Query().Get("limit"); l != "" {
+			limit, _ = strconv.Atoi(l)
+		}
+		page := admin.Page{Transactions: []pipeline.TransactionView{}}
+		for i := len(m.txs) - 1; i >= 0 && len(page.Transactions) < limit; i-- {
+			if v := *m.txs[i]; q == "" || v.RecordID == q || v.ID == q {
+				v.Events = nil
+				page.Transactions = append(page.Transactions, v)
+			}
+		}
+		writeTestJSON(w, page)
+		return
+	}
+	id := strings.TrimPrefix(r.URL.Path, "/admin/transactions/")
+	for _, tx := range m.txs {
+		if tx.ID == id {
+			v := *tx
+			v.Events = slices.Clone(tx.Events)
+			writeTestJSON(w, admin.Detail{TransactionView: v})
+			return
+		}
+	}
+	writeProblem(w, http.StatusNotFound, "no transaction "+id)
+}
+
+func writeTestJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail})
 }
 
 // kindOf tells what a received document is, roughly: a FHIR or mapped
@@ -291,17 +405,34 @@ func correctedRegistration(doc []byte) string {
 	return ""
 }
 
-func (m *fakeMediator) feedback(simURL, token, recordID, corrected string, b behaviour) {
+func (m *fakeMediator) feedback(simURL, token, recordID, corrected string, b behaviour, tx *pipeline.TransactionView) {
+	if b == gated {
+		select {
+		case <-m.gate:
+		case <-m.stop:
+			return
+		}
+	}
+	m.step(tx, bridge.StateSubmitted)
 	query := `mutation confirmRegistration($id: ID!, $details: ConfirmRegistrationInput!) { confirmRegistration(id: $id, details: $details) }`
 	details := map[string]any{"registrationNumber": "2025" + recordID[:7],
 		"identifiers": []any{map[string]string{"type": "NATIONAL_ID", "value": "5555555555"}}}
 	if corrected != "" { // a correction keeps the registration number and the national ID
 		details = map[string]any{"registrationNumber": corrected}
 	}
+	final := bridge.StateConfirmed
 	if b == reject {
 		query = `mutation rejectRegistration($id: ID!, $details: RejectRegistrationInput!) { rejectRegistration(id: $id, details: $details) }`
 		details = map[string]any{"reason": "duplicate", "comment": "MOSIP found identity 1234567890"}
+		m.step(tx, bridge.StateRejectedByMOSIP)
+		final = bridge.StateReported
+	} else {
+		m.step(tx, bridge.StateIssued)
 	}
+	time.Sleep(time.Millisecond) // processing time, not synchronisation
+	// As the real mediator, it records the outcome once OpenCRVS answered,
+	// at the moment it called.
+	called := time.Now()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"id": recordID, "details": details}})
 	req, err := http.NewRequest(http.MethodPost, simURL+"/graphql", bytes.NewReader(body))
 	if err != nil {
@@ -319,64 +450,97 @@ func (m *fakeMediator) feedback(simURL, token, recordID, corrected string, b beh
 	var a struct{ Errors []any }
 	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusOK || len(a.Errors) > 0 {
 		m.t.Errorf("feedback for %s: status %d, errors %v, decode %v", recordID, resp.StatusCode, a.Errors, err)
+		return
 	}
+	if b == lateConfirm {
+		select {
+		case <-time.After(lateConfirmAfter):
+		case <-m.stop:
+			return
+		}
+	}
+	m.record(tx, called, final)
 }
 
-// system is the OpenCRVS simulator with a fake mediator behind it; maxFlight
-// is the most /sim/records requests the simulator served at once.
+// system is an OpenCRVS simulator with a fake mediator behind it;
+// maxFlight is the most /sim/records requests the simulator served at
+// once.
 type system struct {
 	sim                 *opencrvssim.Sim
 	url                 string
 	mediator            *fakeMediator
+	mediatorURL         string
 	inFlight, maxFlight atomic.Int64
 }
 
 func newSystem(t *testing.T, behave func(n int) behaviour) *system {
 	t.Helper()
-	m := &fakeMediator{t: t, pub: &testKey().PublicKey, behave: behave}
+	return newSystems(t, 1, behave)[0]
+}
+
+// newSystems starts n simulators sharing one fake mediator.
+func newSystems(t *testing.T, n int, behave func(n int) behaviour) []*system {
+	t.Helper()
+	m := &fakeMediator{t: t, pub: &testKey().PublicKey, behave: behave, gate: make(chan struct{}), stop: make(chan struct{}),
+		simURLs: map[string]string{}}
 	msrv := httptest.NewServer(m)
-	sim, err := opencrvssim.New(opencrvssim.Config{
-		MediatorURL: msrv.URL, Key: testKey(), Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &system{sim: sim, mediator: m}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/sim/records") { // the mediator's feedback is not load
-			sim.ServeHTTP(w, r)
-			return
+	var systems []*system
+	var closers []func()
+	for k := range n {
+		prefix := ""
+		if n > 1 {
+			prefix = "/" + strconv.Itoa(k)
 		}
-		n := s.inFlight.Add(1)
-		for {
-			cur := s.maxFlight.Load()
-			if n <= cur || s.maxFlight.CompareAndSwap(cur, n) {
-				break
+		sim, err := opencrvssim.New(opencrvssim.Config{
+			MediatorURL: msrv.URL + prefix, Key: testKey(), Logger: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &system{sim: sim, mediator: m, mediatorURL: msrv.URL}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasPrefix(r.URL.Path, "/sim/records") { // the mediator's feedback is not load
+				sim.ServeHTTP(w, r)
+				return
 			}
-		}
-		// The answer is buffered and the request counted out before the
-		// client sees a byte of it: a worker that got its answer may send
-		// its next request before a deferred decrement would have run.
-		rec := httptest.NewRecorder()
-		sim.ServeHTTP(rec, r)
-		s.inFlight.Add(-1)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
-	}))
-	m.mu.Lock()
-	m.simURL = srv.URL
-	m.mu.Unlock()
-	s.url = srv.URL
+			n := s.inFlight.Add(1)
+			for {
+				cur := s.maxFlight.Load()
+				if n <= cur || s.maxFlight.CompareAndSwap(cur, n) {
+					break
+				}
+			}
+			// The answer is buffered and the request counted out before the
+			// client sees a byte of it: a worker that got its answer may send
+			// its next request before a deferred decrement would have run.
+			rec := httptest.NewRecorder()
+			sim.ServeHTTP(rec, r)
+			s.inFlight.Add(-1)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+		}))
+		m.mu.Lock()
+		m.simURLs[prefix] = srv.URL
+		m.mu.Unlock()
+		s.url = srv.URL
+		systems = append(systems, s)
+		closers = append(closers, func() {
+			_ = sim.Close() // releases long polls before the servers close
+			srv.Close()
+		})
+	}
 	t.Cleanup(func() {
-		_ = sim.Close() // releases long polls before the servers close
-		srv.Close()
+		close(m.stop)
+		for _, c := range closers {
+			c()
+		}
 		m.wg.Wait()
 		msrv.Close()
 	})
-	return s
+	return systems
 }
 
 func (s *system) stats(t *testing.T) map[string]int {
@@ -459,12 +623,19 @@ func TestRunEndToEnd(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	wantKeys := []string{"accept_latency_ms", "accepted_per_s", "completed", "completed_by_kind", "completed_per_s", "duration_s", "errors", "failed", "latency_ms", "records"}
+	// (rate and phases_ms only with a rate and mediators.)
+	wantKeys := []string{"accept_latency_ms", "accepted_per_s", "clients", "completed", "completed_by_kind", "completed_per_s", "duration_s", "errors", "failed", "latency_ms", "records"}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
 		t.Errorf("summary keys (-want +got):\n%s", diff)
 	}
 	if lat, _ := shape["latency_ms"].(map[string]any); len(lat) != 4 || lat["p99"] == nil {
 		t.Errorf("latency_ms = %v, want p50, p95, p99, max", shape["latency_ms"])
+	}
+	// One client: its part is the whole run.
+	want1 := ClientResult{OpenCRVS: sys.url, Concurrency: 4, Records: 20, Completed: 8, Failed: 12,
+		AcceptedPerS: res.AcceptedPerS, CompletedPerS: res.CompletedPerS}
+	if diff := cmp.Diff([]ClientResult{want1}, res.Clients); diff != "" {
+		t.Errorf("clients (-want +got):\n%s", diff)
 	}
 }
 

@@ -33,8 +33,11 @@ type ClientConfig struct {
 	// repository's identity service (IdentityByRID adds /idvid/{id}).
 	IdentityURL string
 	// VIDURL is the base .../idrepository/v1/vid of the ID repository's VID
-	// service (VIDsByUIN adds /uin/{UIN}).
+	// service (VIDsByUIN adds /uin/{UIN}, UINByVID /{VID}).
 	VIDURL string
+	// TokenIDURL is the base .../v1/keymanager/tokenid of the key manager's
+	// token ID generator (UINToken adds /{UIN}/{partnerId}).
+	TokenIDURL string
 }
 
 // Client calls the packet manager, the registration processor and the ID
@@ -48,7 +51,7 @@ type Client struct {
 	now  func() time.Time
 
 	createPacketURL, workflowURL, statusURL string
-	identityURL, vidURL                     string
+	identityURL, vidURL, tokenIDURL         string
 }
 
 // NewClient returns a Client. It panics if cfg.Auth is nil: that is a
@@ -67,6 +70,7 @@ func NewClient(cfg ClientConfig) *Client {
 		statusURL:       cfg.StatusURL,
 		identityURL:     cfg.IdentityURL,
 		vidURL:          cfg.VIDURL,
+		tokenIDURL:      cfg.TokenIDURL,
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: defaultHTTPTimeout}

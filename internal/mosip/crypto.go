@@ -39,35 +39,11 @@ var ErrCredentialFormat = errors.New("not a MOSIP VER_R2 encrypted payload")
 // manager does (VER_R2, thumbprint prepended), returning URL-safe base64
 // without padding.
 func EncryptCredential(cert *x509.Certificate, plaintext []byte) (string, error) {
-	pub, ok := cert.PublicKey.(*rsa.PublicKey)
-	if !ok {
-		return "", fmt.Errorf("mosip: encrypt: certificate key is %T, want RSA", cert.PublicKey)
-	}
-	sessionKey := make([]byte, 32)
-	aad := make([]byte, aadSize)
-	if _, err := rand.Read(sessionKey); err != nil {
-		return "", err
-	}
-	if _, err := rand.Read(aad); err != nil {
-		return "", err
-	}
-	encKey, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, pub, sessionKey, nil)
-	if err != nil {
-		return "", fmt.Errorf("mosip: encrypt session key: %w", err)
-	}
-	gcm, err := newGCM(sessionKey)
+	raw, err := EncryptVERR2(cert, plaintext)
 	if err != nil {
 		return "", err
 	}
-	thumb := sha256.Sum256(cert.Raw)
-	out := make([]byte, 0, len(versionR2)+thumbSize+len(encKey)+len(keySplitter)+aadSize+len(plaintext)+gcm.Overhead())
-	out = append(out, versionR2...)
-	out = append(out, thumb[:]...)
-	out = append(out, encKey...)
-	out = append(out, keySplitter...)
-	out = append(out, aad...)
-	out = gcm.Seal(out, aad[:nonceSize], plaintext, aad)
-	return base64.RawURLEncoding.EncodeToString(out), nil
+	return base64.RawURLEncoding.EncodeToString(raw), nil
 }
 
 // DecryptCredential reverses EncryptCredential with the partner's private key.
@@ -75,7 +51,62 @@ func EncryptCredential(cert *x509.Certificate, plaintext []byte) (string, error)
 // deployments differ. The thumbprint is not checked: a wrong key fails the
 // RSA step.
 func DecryptCredential(key *rsa.PrivateKey, data string) ([]byte, error) {
-	env, err := parseEnvelope(data)
+	raw, err := decodeBase64(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCredentialFormat, err)
+	}
+	return DecryptVERR2(key, raw)
+}
+
+// EncryptVERR2 encrypts plaintext to the certificate's RSA key in the VER_R2
+// layout, as raw bytes. The thumbprint written is SHA-256 of the
+// certificate's DER, as MOSIP's key manager writes it.
+func EncryptVERR2(cert *x509.Certificate, plaintext []byte) ([]byte, error) {
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("mosip: encrypt: certificate key is %T, want RSA", cert.PublicKey)
+	}
+	thumb := CertThumbprint(cert)
+	return EncryptVERR2Key(pub, thumb[:], plaintext)
+}
+
+// EncryptVERR2Key is EncryptVERR2 for a peer known only by its public key:
+// thumbprint (32 bytes) is written as given.
+func EncryptVERR2Key(pub *rsa.PublicKey, thumbprint, plaintext []byte) ([]byte, error) {
+	if len(thumbprint) != thumbSize {
+		return nil, fmt.Errorf("mosip: encrypt: thumbprint is %d bytes, want %d", len(thumbprint), thumbSize)
+	}
+	sessionKey := make([]byte, 32)
+	aad := make([]byte, aadSize)
+	if _, err := rand.Read(sessionKey); err != nil {
+		return nil, err
+	}
+	if _, err := rand.Read(aad); err != nil {
+		return nil, err
+	}
+	encKey, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, pub, sessionKey, nil)
+	if err != nil {
+		return nil, fmt.Errorf("mosip: encrypt session key: %w", err)
+	}
+	gcm, err := newGCM(sessionKey)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(versionR2)+thumbSize+len(encKey)+len(keySplitter)+aadSize+len(plaintext)+gcm.Overhead())
+	out = append(out, versionR2...)
+	out = append(out, thumbprint...)
+	out = append(out, encKey...)
+	out = append(out, keySplitter...)
+	out = append(out, aad...)
+	return gcm.Seal(out, aad[:nonceSize], plaintext, aad), nil
+}
+
+// DecryptVERR2 reverses EncryptVERR2 with the recipient's private key. Any
+// 32 bytes are accepted as the thumbprint (legacy peers write random ones;
+// ThumbprintMatches tells them apart), and a payload without the "VER_R2"
+// prefix is read as having none. Format errors wrap ErrCredentialFormat.
+func DecryptVERR2(key *rsa.PrivateKey, raw []byte) ([]byte, error) {
+	env, err := splitVERR2(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +125,24 @@ func DecryptCredential(key *rsa.PrivateKey, data string) ([]byte, error) {
 	return plain, nil
 }
 
+// CertThumbprint is the thumbprint VER_R2 names a recipient certificate by:
+// SHA-256 of its DER.
+func CertThumbprint(cert *x509.Certificate) [thumbSize]byte {
+	return sha256.Sum256(cert.Raw)
+}
+
+// ThumbprintMatches reports whether the VER_R2 payload raw names cert as its
+// recipient. It is false for payloads without a thumbprint and for the
+// random thumbprints legacy peers write, which decrypt all the same.
+func ThumbprintMatches(raw []byte, cert *x509.Certificate) bool {
+	env, err := splitVERR2(raw)
+	if err != nil || env.thumbprint == nil {
+		return false
+	}
+	want := CertThumbprint(cert)
+	return bytes.Equal(env.thumbprint, want[:])
+}
+
 // envelope is a VER_R2 payload split into its parts.
 type envelope struct {
 	thumbprint []byte // empty when the sender did not prepend one
@@ -107,6 +156,10 @@ func parseEnvelope(data string) (*envelope, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCredentialFormat, err)
 	}
+	return splitVERR2(raw)
+}
+
+func splitVERR2(raw []byte) (*envelope, error) {
 	keyPart, body, found := bytes.Cut(raw, []byte(keySplitter))
 	if !found {
 		return nil, fmt.Errorf("%w: no key splitter", ErrCredentialFormat)

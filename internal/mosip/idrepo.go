@@ -290,12 +290,18 @@ func joinPath(base string, segments ...string) string {
 // out of a transport error, whose text net/http makes from the URL, which
 // becomes shownURL.
 func hideUIN(err error, uin, shownURL string) error {
+	return hideID(err, uin, "{UIN}", shownURL)
+}
+
+// hideID is hideUIN for any identifier (a VID, a token), replaced by
+// placeholder.
+func hideID(err error, id, placeholder, shownURL string) error {
 	var ae *APIError
-	if !errors.As(err, &ae) {
+	if !errors.As(err, &ae) || id == "" {
 		return err
 	}
 	for i := range ae.Errors {
-		ae.Errors[i].Message = strings.ReplaceAll(ae.Errors[i].Message, uin, "{UIN}")
+		ae.Errors[i].Message = strings.ReplaceAll(ae.Errors[i].Message, id, placeholder)
 	}
 	var ue *url.Error
 	if errors.Is(ae.Err, ErrNoResponse) && errors.As(ae.Err, &ue) {

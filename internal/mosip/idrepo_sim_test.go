@@ -27,6 +27,13 @@ const simSchema = `{"properties":{"identity":{"required":["IDSchemaVersion","ful
 // client of its endpoints.
 func newSimClient(t *testing.T) (*mosipsim.Sim, *mosip.Client) {
 	t.Helper()
+	sim, c, _ := newSimClientURL(t)
+	return sim, c
+}
+
+// newSimClientURL is newSimClient that also returns the simulator's URL.
+func newSimClientURL(t *testing.T) (*mosipsim.Sim, *mosip.Client, string) {
+	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +71,8 @@ func newSimClient(t *testing.T) (*mosipsim.Sim, *mosip.Client) {
 		WorkflowURL:     srv.URL + mosipsim.PathWorkflow,
 		IdentityURL:     srv.URL + mosipsim.PathIdentity,
 		VIDURL:          srv.URL + mosipsim.PathVID,
-	})
+		TokenIDURL:      srv.URL + mosipsim.PathTokenID,
+	}), srv.URL
 }
 
 // registerBirth sends a birth through the simulator and waits until it is

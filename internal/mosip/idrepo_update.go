@@ -15,12 +15,19 @@ const OpUpdateIdentity = "update identity"
 // uin is the identity's UIN; it is put in Identity and never appears in
 // errors. An unknown UIN gives an error for which IsNotFound is true.
 func (c *Client) UpdateIdentity(ctx context.Context, uin string, u IdentityUpdateRequest) error {
+	_, err := c.updateIdentity(ctx, uin, u)
+	return err
+}
+
+// updateIdentity is UpdateIdentity, returning the UIN status MOSIP
+// answered ("" if it answered none).
+func (c *Client) updateIdentity(ctx context.Context, uin string, u IdentityUpdateRequest) (string, error) {
 	const op = OpUpdateIdentity
 	if uin == "" {
-		return fmt.Errorf("mosip: %s: UIN is empty", op)
+		return "", fmt.Errorf("mosip: %s: UIN is empty", op)
 	}
 	if c.identityURL == "" {
-		return fmt.Errorf("mosip: %s: no URL configured", op)
+		return "", fmt.Errorf("mosip: %s: no URL configured", op)
 	}
 	identity := make(map[string]any, len(u.Identity)+1)
 	for k, v := range u.Identity {
@@ -35,15 +42,18 @@ func (c *Client) UpdateIdentity(ctx context.Context, uin string, u IdentityUpdat
 	}
 	status, body, err := c.call(ctx, op, u.RegistrationID, http.MethodPatch, target, req)
 	if err != nil {
-		return hideUIN(err, uin, target)
+		return "", hideUIN(err, uin, target)
 	}
 	r, err := decodeResponse[*IdentityUpdateResponse](op, u.RegistrationID, status, body)
 	if err != nil {
-		return hideUIN(err, uin, "")
+		return "", hideUIN(err, uin, "")
 	}
 	if len(r.Errors) > 0 {
-		return hideUIN(newAPIError(op, u.RegistrationID, status, r.Errors, nil), uin, "")
+		return "", hideUIN(newAPIError(op, u.RegistrationID, status, r.Errors, nil), uin, "")
 	}
 	c.log.Debug("mosip identity updated", "registration_id", u.RegistrationID, "status", u.Status)
-	return nil
+	if r.Response == nil {
+		return "", nil
+	}
+	return r.Response.Status, nil
 }

@@ -180,12 +180,16 @@ type EventType struct {
 	Name      string `json:"name"`
 }
 
-// CredentialData is the payload of a CREDENTIAL_ISSUED event. Partner
-// policies add fields (metaInfo fields such as opencrvsBRN); they are kept
-// in Extra.
+// CredentialData is the payload of a CREDENTIAL_ISSUED event: the
+// credential request's additionalData (registrationId and
+// templateTypeCode from the credential requestor stage, partner metaInfo
+// fields, opencrvsBRN from the OpenCRVS stage) and the credential.
 type CredentialData struct {
 	RegistrationID   string `json:"registrationId,omitempty"`
 	TemplateTypeCode string `json:"templateTypeCode,omitempty"`
+	// OpencrvsBRN is the birth registration number the OpenCRVS stage
+	// read from the packet's metaInfo (credentialType "opencrvs").
+	OpencrvsBRN string `json:"opencrvsBRN,omitempty"`
 	// Credential is the VER_R2-encrypted credential JSON.
 	Credential     string          `json:"credential"`
 	Proof          json.RawMessage `json:"proof,omitempty"`

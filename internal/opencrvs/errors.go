@@ -157,6 +157,10 @@ var transientCodes = []string{
 //	                                           no for any other code
 //	                                           (UNAUTHORIZED, FORBIDDEN,
 //	                                           NOT_FOUND, BAD_REQUEST, ...)
+//	WebhookError (webhooks service)            yes for no answer, HTTP 408,
+//	                                           429, 5xx, or a transient
+//	                                           TokenError; no for a denial,
+//	                                           a failed callback check, 401
 //	TokenError (system client token)           yes for no answer, HTTP 408,
 //	                                           429, 5xx; no for a refusal
 //	                                           (400, 401: the client id or
@@ -181,6 +185,10 @@ func IsTransient(err error) bool {
 	var te *TRPCError
 	if errors.As(err, &te) {
 		return te.transient()
+	}
+	var we *WebhookError
+	if errors.As(err, &we) {
+		return we.transient()
 	}
 	var tke *TokenError
 	if errors.As(err, &tke) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
@@ -71,7 +72,7 @@ func openPostgres(ctx context.Context, cfg Config, durable bool) (*Store, error)
 	// and with it every earlier one (the WAL is a log).
 	wcfg := base.Copy()
 	wcfg.RuntimeParams["synchronous_commit"] = "off"
-	db := stdlib.OpenDB(*wcfg)
+	db := sql.OpenDB(cfg.connector(stdlib.GetConnector(*wcfg)))
 	db.SetMaxOpenConns(writers)
 	db.SetMaxIdleConns(writers)
 	db.SetConnMaxIdleTime(10 * time.Minute)
@@ -83,7 +84,7 @@ func openPostgres(ctx context.Context, cfg Config, durable bool) (*Store, error)
 	// durable commit flushes with it.
 	rcfg := base.Copy()
 	rcfg.RuntimeParams["synchronous_commit"] = "off"
-	rdb := stdlib.OpenDB(*rcfg)
+	rdb := sql.OpenDB(cfg.connector(stdlib.GetConnector(*rcfg)))
 	readers := max(4, runtime.GOMAXPROCS(0))
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)

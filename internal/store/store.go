@@ -19,6 +19,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -68,6 +69,17 @@ type Config struct {
 	Sealer *Sealer
 	Logger *slog.Logger
 	Now    func() time.Time
+	// wrap, when set, wraps the connector of every pool (tests: the
+	// query plans test records the statements the store issues).
+	wrap func(driver.Connector) driver.Connector
+}
+
+// connector is c wrapped by cfg.wrap, if set.
+func (cfg Config) connector(c driver.Connector) driver.Connector {
+	if cfg.wrap == nil {
+		return c
+	}
+	return cfg.wrap(c)
 }
 
 // Store is the database.
@@ -128,7 +140,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		q.Set("_txlock", "immediate")
 		return "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() + "?" + q.Encode()
 	}
-	db := sql.OpenDB(newCachingConnector(dsn()))
+	db := sql.OpenDB(cfg.connector(newCachingConnector(dsn())))
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
@@ -137,7 +149,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
 	}
-	rdb := sql.OpenDB(newCachingConnector(dsn("query_only(1)")))
+	rdb := sql.OpenDB(cfg.connector(newCachingConnector(dsn("query_only(1)"))))
 	rdb.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
 	s := newStore(cfg, db, rdb, sync == "FULL")
 	s.driver = &riverDriver{Driver: riversqlite.New(db), bus: s.bus}

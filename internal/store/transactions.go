@@ -97,8 +97,11 @@ func (t *Tx) Transaction(ctx context.Context, id string) (*bridge.Transaction, e
 // registration, a registration sent again after MOSIP refused it, its
 // corrections), with their packets, oldest first.
 func (t *Tx) History(ctx context.Context, kind bridge.EventKind, trackingID string) ([]*bridge.Transaction, error) {
+	// created_at + 0: SQLite, without statistics, would rather walk every
+	// transaction of the kind in transactions_kind_created's order than
+	// sort the record's few (TestQueryPlans).
 	return t.s.queryTransactionsOn(ctx, t.tx, "read the record's transactions", `SELECT `+transactionColumns+` FROM transactions
-		WHERE event_kind = $1 AND tracking_id = $2 ORDER BY created_at, id`, kind, trackingID)
+		WHERE event_kind = $1 AND tracking_id = $2 ORDER BY created_at + 0, id`, kind, trackingID)
 }
 
 // LiveByDedupeKey returns the transaction for key that a resend must return
@@ -594,8 +597,11 @@ func (t *Tx) DiedIn(ctx context.Context, tr *bridge.Transaction) (bridge.State, 
 // (CONFIRMED, or ISSUED while OpenCRVS's confirmation is recorded, or DEAD
 // there), with its packet, or nil.
 func (s *Store) DeathByRegistrationNumber(ctx context.Context, regNo string) (*bridge.Transaction, error) {
+	// (event_kind || ''): no index by kind, which SQLite would walk in
+	// creation order through every death until it met regNo
+	// (TestQueryPlans); the registration number's index finds it.
 	tr, err := s.getTransaction(ctx, s.rdb, transactionColumns,
-		`registration_number = $1 AND event_kind = 'death' AND corrects = ''
+		`registration_number = $1 AND (event_kind || '') = 'death' AND corrects = ''
 		AND (state IN ('CONFIRMED', 'ISSUED') OR (state = 'DEAD' AND dead_from = 'ISSUED'))
 		ORDER BY created_at DESC LIMIT 1`, regNo)
 	if bridge.ErrorCodeOf(err) == bridge.ENotFound {
@@ -608,8 +614,11 @@ func (s *Store) DeathByRegistrationNumber(ctx context.Context, regNo string) (*b
 // that got the identity with uin or vid ("" matches nothing): CONFIRMED, or
 // ISSUED while OpenCRVS is being told.
 func (t *Tx) RegistrationsOfIdentity(ctx context.Context, uin, vid string) ([]*bridge.Transaction, error) {
+	// Only the UIN's and VID's indexes apply: SQLite would otherwise walk
+	// every birth, or every CONFIRMED transaction (TestQueryPlans).
 	return t.s.queryTransactionsOn(ctx, t.tx, "find the identity's registrations", `SELECT `+summaryColumns+` FROM transactions
-		WHERE ((uin = $1 AND uin <> '') OR (vid = $2 AND vid <> '')) AND event_kind = 'birth' AND corrects = '' AND state IN ('CONFIRMED', 'ISSUED')
+		WHERE ((uin = $1 AND uin <> '') OR (vid = $2 AND vid <> '')) AND (event_kind || '') = 'birth' AND corrects = ''
+		AND (state || '') IN ('CONFIRMED', 'ISSUED')
 		ORDER BY created_at, id`, uin, vid)
 }
 

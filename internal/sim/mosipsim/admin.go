@@ -18,6 +18,9 @@ type Stats struct {
 	// IdentityEvents counts identity update events published (each is
 	// then delivered to every subscriber of the topic).
 	IdentityEvents int64 `json:"identityEvents"`
+	// Uploads count the upload path: RIDs, key manager encryptions, syncs
+	// and packets received or refused.
+	Uploads UploadStats `json:"uploads"`
 }
 
 // UpdateStats count the changes made to identities after their creation.
@@ -83,6 +86,7 @@ func (s *Sim) Stats() Stats {
 			Unchanged:      s.stats.unchangedUpdates.Load(),
 		},
 		IdentityEvents: s.stats.identityEvents.Load(),
+		Uploads:        s.UploadStats(),
 	}
 	s.mu.Lock()
 	st.Identities = len(s.ids.byUIN)

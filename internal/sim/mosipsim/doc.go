@@ -17,7 +17,13 @@
 //	GET  /idrepository/v1/identity/idvid/{id}?type=demo&idType=RID|UIN|VID
 //	                                                    (ID repository: identity read)
 //	GET  /idrepository/v1/vid/uin/{UIN}                 (ID repository: VIDs of a UIN)
+//	GET  /idrepository/v1/vid/{VID}                     (ID repository: UIN of a VID)
+//	GET  /v1/keymanager/tokenid/{UIN}/{partnerCode}     (token ID generator: PSUT)
 //	PATCH /idrepository/v1/identity/                    (ID repository: identity update)
+//	GET  /v1/ridgenerator/generate/rid/{centerId}/{machineId}  (RID generator)
+//	POST /v1/keymanager/encrypt                         (key manager, packet crypto)
+//	POST /registrationprocessor/v1/registrationstatus/sync
+//	POST /registrationprocessor/v1/packetreceiver/registrationpackets
 //
 // All but the first need the cookie Authorization=<token>; without a valid,
 // unexpired token they answer HTTP 401 with KER-ATH-401 (the hub answers
@@ -35,6 +41,18 @@
 // (vid, vidType PERPETUAL, expiryTimestamp null, genratedOnTimestamp,
 // transactionLimit null, hashAttributes). Unknown ids and UINs answer
 // IDR-IDC-007; bad type or idType IDR-IDC-002.
+//
+// The VID read answers {"id":"mosip.vid.read","response":{"vidStatus":null,
+// "restoredVid":null,"UIN":"<UIN>","VID":null}}; an unknown VID
+// IDR-IDC-007, a VID whose UIN is not ACTIVATED IDR-VID-004 "<status> UIN".
+// The token ID generator answers {"id":"mosip.kernel.tokenid.generate",
+// "response":{"tokenID":"<36 digits>"}}, computed as MOSIP's keymanager
+// does (TokenID; the salts are fixed, so tokens survive a restart): the
+// same for the same (id, partner), different across partners. Unlike
+// MOSIP, which hashes any text, it takes only a UIN it holds or a token
+// (the second of the Java mediator's two hops: UIN -> mpartner-default-auth
+// -> target partner) and answers IDR-IDC-007 otherwise; blank input
+// KER-TIG-010.
 //
 // The identity update (IdRepoController.updateIdentity) takes
 //
@@ -64,6 +82,40 @@
 // CRVS_UPDATE packet (below): {"deathDeclared":"no"} clears the flag. The
 // registrationId is linked to the identity (idType=RID finds it).
 //
+// The upload path (the 2022 Java mediator's: RID, packet built by the
+// caller, sync, upload; see internal/mosip/packetzip.go for the packet):
+// the RID generator issues unique 29-digit RIDs, centre (5) + machine (5)
+// + sequence (5) + yyyyMMddHHmmss (KER-RIG-002/003 for missing or wrong
+// ids). The key manager encrypts {applicationId, referenceId, timeStamp,
+// data, salt (12 bytes), aad, prependThumbprint} with an AES-256-GCM key
+// of the simulator's per (applicationId, referenceId), made on first use;
+// application ids without a key policy answer KER-KMS-002, REGISTRATION
+// with a reference id that is not <centreId>_<machineId> KER-KMS-010,
+// missing values KER-CRY-004. The sync needs the Center-Machine-RefId and
+// timestamp headers and a body that is a JSON string of the URL-safe
+// base64 of nonce | aad | key manager ciphertext (REGISTRATION, that
+// reference id), decrypts it (RPR-RGS-028 if it cannot), checks the
+// wrapper (id mosip.registration.sync, version 1.0, requesttime) and each
+// registration (29-digit RID with a valid time, a known registrationType,
+// three-letter langCode, supervisorStatus APPROVED or REJECTED,
+// packetHashValue, positive packetSize), records hash and size per RID (a
+// new sync of a RID replaces the old one, as MOSIP's does) and answers
+// {response: [{registrationId, status: SUCCESS | FAILURE, errorCode,
+// message}]}. The packet receiver takes the multipart part "file" named
+// <rid>.zip and refuses, in MOSIP's order: a RID never synced
+// (RPR-PKR-001), a packet received before (RPR-PKR-005), a size or a
+// SHA-256 (UPPERCASE hex, compared exactly) other than the sync's
+// (RPR-PKR-013, RPR-PKR-009), a packet it cannot open (RPR-PKR-003, 004;
+// RPR-PKR-015 if the sub-packet does not decrypt). An accepted packet is
+// stored and its workflow started as createPacket + workflowinstance would
+// (process = the synced registrationType, source from <rid>_id.json), its
+// registration marked uploaded with the opencrvsBRN of its metaData
+// (/sim/registrations/{id}), and it answers {response: {registrationId,
+// status: PACKET_RECEIVED}}. Uploaded packets are validated against an
+// open ID schema (the simulator has no master data to look theirs up in).
+// Syncs and received packets survive a restart of the caller: they live as
+// long as the simulator. /sim/stats "uploads" counts them.
+//
 // createPacket checks the request as the packet manager does: Jackson
 // decoding (fields and metaInfo values are strings; numbers and booleans
 // are taken as text, objects and lists are refused), a writer provider for
@@ -78,7 +130,7 @@
 // bounded worker pool then runs its route, pausing Config.StageDelay
 // before each stage:
 //
-//	CRVS_NEW (NEW, OPENCRVS_NEW alike, without the infant rule):
+//	CRVS_NEW (NEW alike, without the infant rule):
 //	  SecurezoneNotificationStage  the packet exists for (id, source, process), else FAILED
 //	  PacketValidatorStage         the ID schema in schemaJson: required fields,
 //	                               types (simpleType = JSON list of {language,value}),
@@ -114,6 +166,31 @@
 //	  a death deactivated is ACTIVATED again. Saying yes, true, Y or 1, it
 //	  declares a death as CRVS_DEATH does. A packet that changes nothing is
 //	  PROCESSED ("no field changed") and publishes no event.
+//
+//	OPENCRVS_NEW (MOSIP's 1.2 OpenCRVS integration plan; opencrvs.go):
+//	  PacketReceiverStage          finds the packet as the securezone stage above does
+//	                               (createPacket + workflowinstance, or an upload)
+//	  SecurezoneNotificationStage, PacketUploaderStage
+//	  PacketValidatorStage         as above (rejectRate rejects here: no dedupe, no CMD)
+//	  PacketClassifierStage
+//	  IntroducerValidatorStage     infants and minors whose packet names an
+//	                               introducerUIN (an ACTIVATED UIN) or introducerRID (a
+//	                               registration that made an identity), else REJECTED;
+//	                               skipped otherwise
+//	  UinGeneratorStage, FinalizationStage, PrintingStage (nothing to do)
+//	  OpencrvsStage                the registration's UIN from the ID repository (none:
+//	                               FAILED RPR-OPC-002), its perpetual VID (none:
+//	                               REPROCESS RPR-OPC-027), the BRN from metaInfo metaData
+//	                               label opencrvsBRN (any case; none: a warning), then an
+//	                               "opencrvs" credential for Config.OpenCRVSPartnerID
+//	                               -> PROCESSED, code RPR-OPC-SUCCESS-001, the reason
+//	                               naming the credential request id
+//	  Its credential is MOSIP's formatted credential {credentialSubject: {id: <VID>,
+//	  UIN}, issuedTo: <partner>}, encrypted to Config.PartnerCert, published on
+//	  "<OpenCRVSPartnerID>/CREDENTIAL_ISSUED" only, with event.data {credential,
+//	  opencrvsBRN, proof, credentialType: "opencrvs", protectionKey} and
+//	  event.transactionId the credential request id. REPROCESS is final here
+//	  (MOSIP's reprocessor would retry) and not counted in /sim/stats.
 //
 // For deaths and updates the validator only checks the fields present (an
 // update carries what changes). A process without a route fails at the
@@ -155,6 +232,17 @@
 // with jittered exponential backoff from Config.DeliveryRetryBase, at most
 // Config.DeliveryAttempts times. Config.EnforceLease makes leases expire
 // and lets a subscriber renew (MOSIP's hub does neither).
+//
+// Partners report what they did with a credential by publishing to
+// CREDENTIAL_STATUS_UPDATE: POST /websub/hub?hub.mode=publish&hub.topic=
+// CREDENTIAL_STATUS_UPDATE, Content-Type application/json, the token
+// cookie, body {publishedOn, publisher, topic, event: {id, requestId,
+// status, timestamp, url}} (id, requestId and status required). The hub
+// answers 200 hub.mode=accepted, records the event under its requestId
+// (GET /sim/credential-status/{requestId}) and delivers it to the topic's
+// live subscribers (no backlog). Other topics, and publishes with a form
+// body, are denied with 400 (the credential topics are the credential
+// service's); a missing or bad token with 500, as for subscriptions.
 //
 // # Identity history and update events
 //
@@ -217,13 +305,15 @@
 //	      "timeout":"2m",                    how long a timeout fault hangs at most
 //	      "outage":false,                    answer 503 to everything
 //	      "endpoints":["createPacket"],      where latency, errors and outage apply: auth,
-//	                                         createPacket, workflow, status, hub, idrepo;
+//	                                         createPacket, workflow, status, hub, idrepo,
+//	                                         ida, tokenid;
 //	                                         empty: all
 //	      "rejectRate":0, "failRate":0,      registrations REJECTED at demo dedupe /
 //	                                         FAILED at a random stage
 //	      "duplicateDeliveryRate":0,         deliveries sent twice
 //	      "lostDeliveryRate":0,              deliveries never sent
-//	      "disableDemoDedupe":false, "disableDeathCredential":false}
+//	      "disableDemoDedupe":false, "disableDeathCredential":false,
+//	      "disablePerpetualVID":false}       UINs without a perpetual VID
 //	GET  /sim/packets/{id}        a stored packet and its PacketInfos
 //	GET  /sim/registrations/{id}  process, status, UIN/VID, tags, and every stage
 //	                              with its status, code, reason and times
@@ -237,6 +327,11 @@
 //	                              404 unknown UIN/VID, 409 registrationId used,
 //	                              400 no fields or UIN/VID/vid among them
 //	GET  /sim/subscriptions       active subscriptions (secrets not shown)
+//	GET  /sim/credential-status/{requestId}
+//	                              the CREDENTIAL_STATUS_UPDATE events published for a
+//	                              credential request: {"requestId", "events":[{eventId,
+//	                              requestId, status, timestamp, url, publisher,
+//	                              publishedOn, client, receivedAt}]}; 404 if none
 //	POST /sim/hub/forget          forget every subscription, as after a hub restart
 //	GET  /sim/stats               counters: packets, workflows, processed, rejected,
 //	                              failed, queued stages, identities, subscriptions,
@@ -247,8 +342,9 @@
 //
 // Errors of the /sim API are RFC 9457 problem JSON. The same operations
 // are methods of Sim (Faults, SetFaults, Packet, Registration, Identity,
-// AddIdentity, UpdateIdentity, Subscriptions, ForgetSubscriptions, Stats) for in-process
-// use. Rates draw from a math/rand/v2 source seeded by Config.Seed.
+// AddIdentity, UpdateIdentity, Subscriptions, ForgetSubscriptions, Stats,
+// CredentialStatus) for in-process use. Rates draw from a math/rand/v2
+// source seeded by Config.Seed.
 //
 // # Differences from MOSIP
 //
@@ -299,6 +395,11 @@
 //	IDR-IDC-007  No Record(s) found                (identity read and update, VIDs by UIN)
 //	IDR-IDC-012  Record already exists in DB       (identity update: registrationId used)
 //	IDR-IDC-004  Unknown error occurred            (injected errors200 at idrepo)
+//	IDR-VID-004  <status> UIN                      (VID read: the UIN is not ACTIVATED)
+//	KER-TIG-010  UIN and partner code cannot be empty   (token ID generator)
+//	KER-UIG-005  Internal Server Error             (injected errors200 at tokenid)
 //	Stage codes in /sim/registrations: RPR-FAC-003 (packet not found),
-//	RPR-PVM-010 (mandatory field missing), RPR-PVM-013 (ID schema validation failed).
+//	RPR-PVM-010 (mandatory field missing), RPR-PVM-013 (ID schema validation failed),
+//	RPR-OPC-SUCCESS-001 / RPR-OPC-002 / RPR-OPC-027 / RPR-OPC-025 (OpenCRVS stage:
+//	submitted / UIN not found / VID not available / credential request failed).
 package mosipsim

@@ -25,6 +25,8 @@ const (
 	EndpointIDRepo = "idrepo"
 	// EndpointIDA is IDA's authentication endpoint.
 	EndpointIDA = "ida"
+	// EndpointTokenID is the key manager's token ID generator (PSUT).
+	EndpointTokenID = "tokenid"
 )
 
 // Error modes of Faults.ErrorRate.
@@ -53,12 +55,14 @@ type Faults struct {
 	// Outage makes the selected endpoints answer 503.
 	Outage bool `json:"outage"`
 	// Endpoints selects the endpoints the faults above apply to (auth,
-	// createPacket, workflow, status, hub, idrepo, ida); empty means all.
+	// createPacket, workflow, status, hub, idrepo, ida, tokenid,
+	// ridgenerator, keymanager, sync, packetreceiver); empty means all.
 	Endpoints []string `json:"endpoints,omitempty"`
 
 	// RejectRate (0..1) of registrations end REJECTED at demo dedupe (at
-	// the CMD validator on routes without dedupe); FailRate (0..1) end
-	// FAILED at a random stage of their route.
+	// the CMD validator on routes without dedupe, at the packet validator
+	// on OPENCRVS_NEW, which has neither); FailRate (0..1) end FAILED at a
+	// random stage of their route.
 	RejectRate float64 `json:"rejectRate"`
 	FailRate   float64 `json:"failRate"`
 
@@ -71,6 +75,11 @@ type Faults struct {
 	// DisableDeathCredential stops credentials for CRVS_DEATH.
 	DisableDemoDedupe      bool `json:"disableDemoDedupe"`
 	DisableDeathCredential bool `json:"disableDeathCredential"`
+	// DisablePerpetualVID makes the UIN generator issue no perpetual VID
+	// (a VID policy without one, or a VID service failing quietly): the
+	// VID list answers IDR-IDC-007 and OPENCRVS_NEW ends REPROCESS at the
+	// OpenCRVS stage.
+	DisablePerpetualVID bool `json:"disablePerpetualVID"`
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string
@@ -96,7 +105,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-var allEndpoints = []string{EndpointAuth, EndpointCreatePacket, EndpointWorkflow, EndpointStatus, EndpointHub, EndpointIDRepo, EndpointIDA}
+var allEndpoints = []string{EndpointAuth, EndpointCreatePacket, EndpointWorkflow, EndpointStatus, EndpointHub, EndpointIDRepo, EndpointIDA, EndpointTokenID,
+	EndpointRIDGenerator, EndpointKeymanager, EndpointSync, EndpointPacketReceiver}
 
 const maxFaultDelay = 10 * time.Minute
 
@@ -226,6 +236,16 @@ func (s *Sim) injectError(w http.ResponseWriter, r *http.Request, endpoint strin
 			s.mosipErrors(w, "", "", svcErr(CodeIDRepoUnknown, "Unknown error occurred"))
 		case EndpointIDA:
 			s.idaAnswer(w, "", idaFail("IDA-MLC-007", "Request could not be processed. Please try again", ""))
+		case EndpointTokenID:
+			s.mosipErrors(w, tokenIDResponseID, tokenIDResponseVersion, svcErr(CodeTokenIDInternal, "Internal Server Error"))
+		case EndpointRIDGenerator:
+			s.mosipErrors(w, ridGeneratorID, ridGeneratorVersion, svcErr(CodeRIDExhausted, "Error occured while fetching rid"))
+		case EndpointKeymanager:
+			s.mosipErrors(w, keymanagerID, keymanagerVersion, svcErr(CodeKeymanagerInternal, "Internal server error"))
+		case EndpointSync:
+			s.mosipErrors(w, mosip.SyncID, mosip.SyncVersion, svcErr(CodeStatusUnknown, "Unknown Exception Found"))
+		case EndpointPacketReceiver:
+			s.mosipErrors(w, packetReceiverID, packetReceiverVersion, svcErr(CodePacketUnknown, "Unknown Exception Found"))
 		default:
 			hubAnswer(w, http.StatusInternalServerError, "denied", "Error occurred while processing the subscription request")
 		}

@@ -50,7 +50,7 @@ func TestFaultsAPI(t *testing.T) {
 		{"rate above 1", `{"errorRate":1.5}`, "errorRate must be between 0 and 1"},
 		{"negative rate", `{"lostDeliveryRate":-0.1}`, "lostDeliveryRate"},
 		{"unknown mode", `{"errorMode":"explode"}`, "errorMode"},
-		{"unknown endpoint", `{"endpoints":["keymanager"]}`, "endpoint \"keymanager\""},
+		{"unknown endpoint", `{"endpoints":["printing"]}`, "endpoint \"printing\""},
 		{"numeric latency", `{"latency":250}`, "duration string"},
 		{"huge latency", `{"latency":"1h"}`, "latency must be between"},
 		{"unknown field", `{"errorRat":0.5}`, "errorRat"},
@@ -101,10 +101,27 @@ func TestErrorFaults(t *testing.T) {
 		EndpointIDA: func() (*http.Response, []byte) {
 			return e.do(http.MethodPost, PathIDAAuth+"/lk/partner/key", "", map[string]any{"id": "mosip.identity.auth"})
 		},
+		EndpointTokenID: func() (*http.Response, []byte) {
+			return e.do(http.MethodGet, PathTokenID+"/2000000000/opencrvs-partner", token, nil)
+		},
+		EndpointRIDGenerator: func() (*http.Response, []byte) {
+			return e.do(http.MethodGet, PathRIDGenerator+"/10001/10004", token, nil)
+		},
+		EndpointKeymanager: func() (*http.Response, []byte) {
+			return e.do(http.MethodPost, PathKeymanagerEncrypt, token, kmRequestBody(mosip.AppRegistration, testRefID, []byte("x"), randomBytes(12), randomBytes(32), true))
+		},
+		EndpointSync: func() (*http.Response, []byte) {
+			return e.post(PathSync, token, "application/json", syncHeaders(), []byte(`"x"`))
+		},
+		EndpointPacketReceiver: func() (*http.Response, []byte) {
+			return e.post(PathPacketReceiver, token, "application/json", nil, []byte(`{}`))
+		},
 	}
 	errors200 := map[string]string{
 		EndpointAuth: "KER-ATH-002", EndpointCreatePacket: "KER-PUT-015", EndpointWorkflow: "RPR-WIS-000", EndpointStatus: "RPR-RGS-018",
-		EndpointIDRepo: "IDR-IDC-004", EndpointIDA: "IDA-MLC-007",
+		EndpointIDRepo: "IDR-IDC-004", EndpointIDA: "IDA-MLC-007", EndpointTokenID: CodeTokenIDInternal,
+		EndpointRIDGenerator: CodeRIDExhausted, EndpointKeymanager: CodeKeymanagerInternal, EndpointSync: CodeStatusUnknown,
+		EndpointPacketReceiver: CodePacketUnknown,
 	}
 	for _, endpoint := range allEndpoints {
 		t.Run(endpoint, func(t *testing.T) {

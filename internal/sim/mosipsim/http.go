@@ -35,9 +35,16 @@ func (s *Sim) routes() {
 	m.HandleFunc("POST /hub", s.withFaults(EndpointHub, s.handleHub))
 	m.HandleFunc("GET "+PathIdentity+"/idvid/{id}", s.withFaults(EndpointIDRepo, s.handleIdentityRead))
 	m.HandleFunc("GET "+PathVID+"/uin/{uin}", s.withFaults(EndpointIDRepo, s.handleVIDsByUIN))
+	m.HandleFunc("GET "+PathVID+"/{vid}", s.withFaults(EndpointIDRepo, s.handleVIDRead))
+	m.HandleFunc("GET "+PathTokenID+"/{uin}/{partner}", s.withFaults(EndpointTokenID, s.handleTokenID))
 	// MOSIP maps the update to "/" under the service; clients send both.
 	m.HandleFunc("PATCH "+PathIdentity+"/{$}", s.withFaults(EndpointIDRepo, s.handleIdentityUpdate))
 	m.HandleFunc("PATCH "+PathIdentity, s.withFaults(EndpointIDRepo, s.handleIdentityUpdate))
+	// The upload path: RID, key manager encryption, sync, packet upload.
+	m.HandleFunc("GET "+PathRIDGenerator+"/{centerId}/{machineId}", s.withFaults(EndpointRIDGenerator, s.handleGenerateRID))
+	m.HandleFunc("POST "+PathKeymanagerEncrypt, s.withFaults(EndpointKeymanager, s.handleKeymanagerEncrypt))
+	m.HandleFunc("POST "+PathSync, s.withFaults(EndpointSync, s.handleSync))
+	m.HandleFunc("POST "+PathPacketReceiver, s.withFaults(EndpointPacketReceiver, s.handlePacketReceiver))
 
 	m.HandleFunc("POST "+PathIDAAuth+"/{mispLK}/{partnerId}/{apiKey}", s.withFaults(EndpointIDA, s.handleIDAAuth))
 	m.HandleFunc("GET /sim/ida/certificate", s.handleIDACertificate)
@@ -59,6 +66,7 @@ func (s *Sim) routes() {
 	m.HandleFunc("GET /sim/subscriptions", s.handleGetSubscriptions)
 	m.HandleFunc("POST /sim/hub/forget", s.handleForget)
 	m.HandleFunc("GET /sim/stats", s.handleStats)
+	m.HandleFunc("GET /sim/credential-status/{requestId}", s.handleGetCredentialStatus)
 	s.mux = m
 }
 

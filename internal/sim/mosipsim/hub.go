@@ -71,7 +71,8 @@ func parseHubForm(body []byte) (hubRequest, string) {
 	case "":
 		return req, "Empty value found for parameter 'hub.mode'"
 	case "publish":
-		return req, "Publishing through this hub is not supported; the credential service publishes"
+		return req, "Publishing with a form body is not supported: publish to " + TopicCredentialStatusUpdate +
+			" with hub.mode=publish and hub.topic in the query and the event as JSON"
 	default:
 		return req, "Unsupported value for parameter 'hub.mode': " + truncate(req.mode, 32)
 	}
@@ -134,6 +135,12 @@ func hubAnswer(w http.ResponseWriter, status int, mode, reason string) {
 }
 
 func (s *Sim) handleHub(w http.ResponseWriter, r *http.Request) {
+	// A publisher names the mode and topic in the query and sends the
+	// event as the body (credstatus.go).
+	if r.URL.Query().Get("hub.mode") == "publish" {
+		s.handlePublish(w, r)
+		return
+	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" {
 		hubAnswer(w, http.StatusBadRequest, "denied", "Content-Type must be application/x-www-form-urlencoded")

@@ -414,7 +414,7 @@ func (s *Sim) handleVIDsByUIN(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	var vids []vidInfo
-	if id := s.ids.byUIN[r.PathValue("uin")]; id != nil {
+	if id := s.ids.byUIN[r.PathValue("uin")]; id != nil && id.vid != "" {
 		vids = append(vids, vidInfo{
 			VID:                  id.vid,
 			VIDType:              "PERPETUAL",
@@ -439,5 +439,46 @@ func vidHashAttributes(vid string) map[string]string {
 		"id_hash": strings.ToUpper(hex.EncodeToString(sum[:])),
 		"MODULO":  strconv.Itoa((int(sum[0])<<8 | int(sum[1])) % 1000),
 		"SALT":    salt,
+	}
+}
+
+// VID service answers of the VID read.
+const (
+	vidReadID = "mosip.vid.read"
+	// CodeUINNotActive is the VID service's INVALID_UIN ("<status> UIN"):
+	// the VID's UIN is not ACTIVATED.
+	CodeUINNotActive = "IDR-VID-004"
+)
+
+// vidResponse is MOSIP's VidResponseDTO; the read sets only UIN.
+type vidResponse struct {
+	VIDStatus   *string `json:"vidStatus"`
+	RestoredVID *string `json:"restoredVid"`
+	UIN         string  `json:"UIN"`
+	VID         *string `json:"VID"`
+}
+
+// handleVIDRead serves the VID service's GET /vid/{VID}
+// (VidServiceImpl.retrieveUinByVid): the UIN of a VID. An unknown VID
+// answers IDR-IDC-007; a VID whose UIN is not ACTIVATED IDR-VID-004 (MOSIP
+// also deactivates a deactivated UIN's VIDs, IDR-VID-001).
+func (s *Sim) handleVIDRead(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	s.mu.Lock()
+	var uin, status string
+	id := s.ids.byVID[r.PathValue("vid")]
+	if id != nil {
+		uin, status = id.uin, id.status
+	}
+	s.mu.Unlock()
+	switch {
+	case id == nil:
+		s.mosipErrors(w, vidReadID, idRepoVersion, svcErr(CodeIDRepoNoRecord, msgIDRepoNoRecord))
+	case status != IdentityActivated:
+		s.mosipErrors(w, vidReadID, idRepoVersion, svcErr(CodeUINNotActive, status+" UIN"))
+	default:
+		s.writeMOSIP(w, http.StatusOK, vidReadID, idRepoVersion, vidResponse{UIN: uin}, nil)
 	}
 }

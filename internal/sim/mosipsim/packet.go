@@ -267,7 +267,19 @@ func (s *Sim) handleCreatePacket(w http.ResponseWriter, r *http.Request) {
 	p.dto.SchemaJSON = ""
 	p.infos = s.writeSubPackets(p)
 
+	overwritten := s.storePacket(p)
+	s.stats.packets.Add(1)
+	s.log.Info("mosipsim: packet created", "registration_id", p.dto.ID, "process", p.dto.Process,
+		"source", p.dto.Source, "overwritten", overwritten)
+	s.writeMOSIP(w, http.StatusOK, packetWriterID, packetWriterVersion, p.infos, []mosip.ServiceError{})
+}
+
+// storePacket puts p in the packet store, replacing the packet with its
+// id, and reports whether it replaced one. The oldest packets beyond
+// Config.Retain are forgotten.
+func (s *Sim) storePacket(p *packet) (overwritten bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	old, overwritten := s.packets[p.dto.ID]
 	p.creates = 1
 	if overwritten {
@@ -281,11 +293,7 @@ func (s *Sim) handleCreatePacket(w http.ResponseWriter, r *http.Request) {
 			delete(s.packets, old.dto.ID)
 		}
 	}
-	s.mu.Unlock()
-	s.stats.packets.Add(1)
-	s.log.Info("mosipsim: packet created", "registration_id", p.dto.ID, "process", p.dto.Process,
-		"source", p.dto.Source, "overwritten", overwritten)
-	s.writeMOSIP(w, http.StatusOK, packetWriterID, packetWriterVersion, p.infos, []mosip.ServiceError{})
+	return overwritten
 }
 
 // subPacket is what a sub-packet's signature and hash cover: MOSIP splits

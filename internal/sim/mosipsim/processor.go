@@ -27,6 +27,13 @@ const (
 	StageUINGenerator    = "UinGeneratorStage"
 	StageFinalization    = "FinalizationStage"
 	StageCredential      = "CredentialRequestorStage"
+
+	// Stages of the OPENCRVS_NEW route (opencrvs.go).
+	StagePacketReceiver = "PacketReceiverStage"
+	StagePacketUploader = "PacketUploaderStage"
+	StageIntroducer     = "IntroducerValidatorStage"
+	StagePrinting       = "PrintingStage"
+	StageOpenCRVS       = "OpencrvsStage"
 )
 
 // AGE_GROUP tags of the packet classifier.
@@ -64,7 +71,9 @@ func failed(code, reason string) outcome {
 // for it.
 func routeFor(process string) []stage {
 	switch process {
-	case "CRVS_NEW", "NEW", "OPENCRVS_NEW":
+	case "OPENCRVS_NEW":
+		return openCRVSRoute()
+	case "CRVS_NEW", "NEW":
 		return []stage{
 			{StageSecurezone, (*Sim).stageSecurezone},
 			{StagePacketValidator, (*Sim).stageValidator},
@@ -161,6 +170,8 @@ func (s *Sim) runStage(ctx context.Context, reg *registration) {
 		}
 	case StageRejected:
 		final = mosip.StatusRejected
+	case StageReprocess:
+		final = mosip.StatusReprocess
 	default:
 		final = mosip.StatusFailed
 	}
@@ -193,6 +204,8 @@ func (s *Sim) finishLocked(reg *registration, status string) {
 		s.stats.processed.Add(1)
 	case mosip.StatusRejected:
 		s.stats.rejected.Add(1)
+	case mosip.StatusReprocess:
+		// Not counted: MOSIP's reprocessor would pick it up again later.
 	default:
 		s.stats.failed.Add(1)
 	}
@@ -379,6 +392,10 @@ func (s *Sim) stageNewUIN(reg *registration) outcome {
 	if err != nil {
 		return failed("", "UIN generation failed: "+err.Error())
 	}
+	noVID := s.faults.Load().DisablePerpetualVID
+	if noVID {
+		vid = ""
+	}
 	id := &identity{
 		uin: uin, vid: vid, status: IdentityActivated, fields: maps.Clone(reg.pkt.dto.Fields),
 		dedupeKey: reg.dedupeKey, createdAt: now, updatedAt: now,
@@ -391,11 +408,16 @@ func (s *Sim) stageNewUIN(reg *registration) outcome {
 		RegistrationID: reg.key.rid, Process: reg.key.process, At: now, Fields: sortedKeys(id.fields), Status: IdentityActivated,
 	})
 	s.ids.byUIN[uin] = id
-	s.ids.byVID[vid] = id
+	if vid != "" {
+		s.ids.byVID[vid] = id
+	}
 	if reg.dedupeKey != "" {
 		s.ids.dedupe[reg.dedupeKey] = dedupeEntry{rid: reg.key.rid, uin: uin}
 	}
 	reg.uin, reg.vid = uin, vid
+	if noVID {
+		return success("UIN generated without a perpetual VID (disablePerpetualVID); identity ACTIVATED")
+	}
 	return success("UIN and perpetual VID generated; identity ACTIVATED")
 }
 

@@ -150,9 +150,9 @@ func TestRegistrationOutcomes(t *testing.T) {
 			status: mosip.StatusFailed, stage: StageUINGenerator, reason: "UIN not found",
 		},
 		{
-			name: "OPENCRVS_NEW takes the birth route", process: "OPENCRVS_NEW",
+			name: "OPENCRVS_NEW ends with the OpenCRVS stage", process: "OPENCRVS_NEW",
 			fields: func() map[string]any { return birthFields(infant("Route Exists")) },
-			status: mosip.StatusProcessed, stage: StageCredential,
+			status: mosip.StatusProcessed, stage: StageOpenCRVS,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

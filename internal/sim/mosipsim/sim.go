@@ -37,6 +37,11 @@ type Config struct {
 	// to it. Required.
 	PartnerCert *x509.Certificate
 	PartnerID   string // default "opencrvs-partner"
+	// OpenCRVSPartnerID is the issuer of the OPENCRVS_NEW route's OpenCRVS
+	// stage (mosip.regproc.opencrvs.issuer): its credentials, encrypted to
+	// PartnerCert, go to "<OpenCRVSPartnerID>/CREDENTIAL_ISSUED". Default
+	// "opencrvs-partner".
+	OpenCRVSPartnerID string
 
 	// Clients are the auth manager's clients: clientId -> secretKey. nil:
 	// mosip-regproc-client and mosip-websub-client, both "abcdeABCDE123456".
@@ -194,6 +199,12 @@ type Sim struct {
 
 	stats counters
 	ida   idaState // IDA auth (ida.go)
+	// legacy is the upload path: RID generator, key manager, sync and
+	// packet receiver (packetreceiver.go).
+	legacy legacyState
+	// credStatus records the CREDENTIAL_STATUS_UPDATE events partners
+	// publish (credstatus.go).
+	credStatus credentialStatusLog
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -222,6 +233,12 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.PartnerID == "" {
 		cfg.PartnerID = "opencrvs-partner"
+	}
+	if cfg.OpenCRVSPartnerID == "" {
+		cfg.OpenCRVSPartnerID = "opencrvs-partner"
+	}
+	if t := cfg.OpenCRVSPartnerID + "/" + TopicCredentialIssued; len(t) > maxTopicBytes || strings.IndexFunc(t, isControl) >= 0 {
+		return nil, fmt.Errorf("mosipsim: OpenCRVSPartnerID must be printable and its topic at most %d characters", maxTopicBytes)
 	}
 	if cfg.Clients == nil {
 		cfg.Clients = map[string]string{DevRegprocClient: DevSecret, DevWebsubClient: DevSecret}

@@ -45,6 +45,10 @@ type registration struct {
 	createdAt time.Time
 	failAt    int  // stage index of an injected failure, -1 for none
 	reject    bool // injected rejection
+	// uploaded is set for registrations the packet receiver started; brn
+	// is the opencrvsBRN of their packet's metaInfo.
+	uploaded bool
+	brn      string
 
 	// Guarded by Sim.mu.
 	status    string
@@ -64,7 +68,7 @@ type registration struct {
 // StageRecord is one stage's result in a registration's history.
 type StageRecord struct {
 	Stage     string    `json:"stage"`
-	Status    string    `json:"status"` // SUCCESS, REJECTED or FAILED
+	Status    string    `json:"status"` // SUCCESS, REJECTED, FAILED or REPROCESS
 	Code      string    `json:"code,omitempty"`
 	Reason    string    `json:"reason,omitempty"`
 	StartedAt time.Time `json:"startedAt"`
@@ -76,6 +80,10 @@ const (
 	StageSuccess  = "SUCCESS"
 	StageRejected = "REJECTED"
 	StageFailed   = "FAILED"
+	// StageReprocess ends the registration REPROCESS: MOSIP's
+	// mark-as-reprocess, for a failure its reprocessor would retry (the
+	// simulator does not).
+	StageReprocess = "REPROCESS"
 )
 
 // RegistrationView is a registration as /sim/registrations/{id} shows it.
@@ -91,6 +99,11 @@ type RegistrationView struct {
 	Stages             []StageRecord     `json:"stages"`
 	CreatedAt          time.Time         `json:"createdAt"`
 	UpdatedAt          time.Time         `json:"updatedAt"`
+	// Uploaded is true for a packet uploaded to the packet receiver (after
+	// a sync) rather than created through the packet manager; OpenCRVSBRN
+	// is the opencrvsBRN label of its metaInfo.
+	Uploaded    bool   `json:"uploaded,omitempty"`
+	OpenCRVSBRN string `json:"opencrvsBRN,omitempty"`
 }
 
 // Registration returns the latest workflow of the registration id.
@@ -106,6 +119,7 @@ func (s *Sim) Registration(id string) (RegistrationView, bool) {
 		WorkflowInstanceID: reg.wfID, Status: reg.status, UIN: reg.uin, VID: reg.vid,
 		Tags: maps.Clone(reg.tags), Stages: slices.Clone(reg.history),
 		CreatedAt: reg.createdAt, UpdatedAt: reg.updatedAt,
+		Uploaded: reg.uploaded, OpenCRVSBRN: reg.brn,
 	}, true
 }
 
@@ -167,30 +181,46 @@ func (s *Sim) handleWorkflow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	reg, started := s.startRegistration(regKey{rid: wr.RegistrationID, process: wr.Process}, wr.Source, s.baseURL(r), nil)
+	if !started {
+		fail(mosip.CodeWorkflowExists, msgWorkflowExists)
+		return
+	}
+	s.writeMOSIP(w, http.StatusOK, mosip.WorkflowInstanceID, mosip.WorkflowInstanceVersion,
+		mosip.WorkflowResponse{WorkflowInstanceID: reg.wfID}, nil)
+}
+
+// startRegistration queues a workflow instance of key (status RESUMABLE)
+// and schedules its first stage; prepare, if not nil, fills in the
+// registration before anyone else can see it. started is false if the
+// workflow of key exists already.
+func (s *Sim) startRegistration(key regKey, source, baseURL string, prepare func(*registration)) (reg *registration, started bool) {
 	now := s.now()
-	reg := &registration{
-		key:       regKey{rid: wr.RegistrationID, process: wr.Process},
-		source:    wr.Source,
+	reg = &registration{
+		key:       key,
+		source:    source,
 		wfID:      newUUID(),
-		baseURL:   s.baseURL(r),
+		baseURL:   baseURL,
 		createdAt: now,
 		failAt:    -1,
 		status:    mosip.StatusResumable,
 		updatedAt: now,
 	}
-	reg.route = routeFor(wr.Process)
-	reg.requireAge = requiredAgeGroup(wr.Process)
+	reg.route = routeFor(key.process)
+	reg.requireAge = requiredAgeGroup(key.process)
 	f := s.faults.Load()
 	if len(reg.route) > 0 && s.chance(f.FailRate) {
 		reg.failAt = s.intN(len(reg.route))
 	}
 	reg.reject = s.chance(f.RejectRate)
+	if prepare != nil {
+		prepare(reg)
+	}
 
 	s.mu.Lock()
 	if _, dup := s.regs[reg.key]; dup {
 		s.mu.Unlock()
-		fail(mosip.CodeWorkflowExists, msgWorkflowExists)
-		return
+		return nil, false
 	}
 	s.regs[reg.key] = reg
 	s.latest[reg.key.rid] = reg
@@ -199,8 +229,7 @@ func (s *Sim) handleWorkflow(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("mosipsim: workflow instance started", "registration_id", reg.key.rid, "process", reg.key.process,
 		"workflow_instance_id", reg.wfID)
 	s.scheduleStage(reg)
-	s.writeMOSIP(w, http.StatusOK, mosip.WorkflowInstanceID, mosip.WorkflowInstanceVersion,
-		mosip.WorkflowResponse{WorkflowInstanceID: reg.wfID}, nil)
+	return reg, true
 }
 
 func (s *Sim) scheduleStage(reg *registration) {

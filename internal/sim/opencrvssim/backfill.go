@@ -118,6 +118,8 @@ type historicRecord struct {
 	trackingID, registrationNumber string
 	identifiers                    []identifierInput
 	upserts                        int32
+	// writeBack is what POST /mosip-openhim-mediator stored (nil: none).
+	writeBack *writeBack
 }
 
 // HistoricRequest asks for records registered before the mediator ran.
@@ -343,6 +345,7 @@ func historicView(id string, h *historicRecord) recordView {
 		Status: StatusRegistered, Historic: true, IdentifierUpserts: int(h.upserts),
 	}
 	v.RegistrationNumber = optional(h.registrationNumber)
+	writeBackView(&v, h.writeBack)
 	for _, in := range h.identifiers {
 		if in.Type == "NATIONAL_ID" {
 			v.NationalID = optional(in.Value)

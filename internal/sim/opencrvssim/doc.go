@@ -24,6 +24,11 @@
 //	                              recordId, changed, fields}, signed X-Hub-Signature with
 //	                              Config.IdentityUpdateSecret; shown under "updates" of the record
 //	GET|PUT /sim/faults           {"latencyMs","errorRate","mode":"http500"|"graphqlError","outage"}
+//	POST /webhooks                the webhooks service: subscribe {"hub":{"callback","mode","topic","secret"}}
+//	GET  /webhooks                the calling system client's subscriptions {"entries":[...]}
+//	DELETE /webhooks/{id}         end a subscription (204)
+//	POST /mosip-openhim-mediator  the country config's write-back: {"BRN"|"DRN","MOSIP_AID"} or
+//	                              {"BRN","MOSIP_PSUT_TOKEN_ID"}, with a system client's token
 //
 // # Sending a record
 //
@@ -157,6 +162,49 @@
 // repeats an identifier is counted: "identifierUpserts" on the record and
 // in GET /sim/stats, so tests can assert that each record got its national
 // ID once.
+//
+// # Webhooks (OpenCRVS 1.8)
+//
+// A system client (bearer token from POST /token) subscribes a callback to
+// a topic at POST /webhooks {"hub":{"callback","mode":"subscribe",
+// "topic","secret"}}, checked as OpenCRVS checks it: the topic must be one
+// of BIRTH_REGISTERED, DEATH_REGISTERED, BIRTH_CERTIFIED, DEATH_CERTIFIED,
+// BIRTH_CORRECTED, DEATH_CORRECTED, the client a known system client, the
+// secret its SHA secret (Config.SHASecret, default DevSHASecret) and the
+// mode "subscribe"; otherwise 400 {"hub":{"mode":"denied","topic",
+// "reason"}}. Then the simulator GETs the callback with
+// ?mode=subscribe&challenge=<url-encoded base64 of 16 random bytes>&topic=
+// and needs JSON {"challenge"} with the same value back (else 400
+// "Subscription callback check failed"), stores the subscription in memory
+// and answers 202. Subscribing twice makes two subscriptions, as in
+// OpenCRVS. GET /webhooks lists the caller's subscriptions; DELETE
+// /webhooks/{id} answers 204, known id or not.
+//
+// POST /sim/records {"kind":"birth"|"death", "delivery":"webhook"} (also
+// with "of" and "authenticated"; FHIR, 1.8, generated records only)
+// registers the record at once (Task REGISTERED, registration number
+// <year><tracking id>, also as a BIRTH_REGISTRATION_NUMBER or
+// DEATH_REGISTRATION_NUMBER identifier of the child or the deceased) and
+// POSTs {"timestamp","id":<subscription id>,"event":{"hub":{"topic"},
+// "context":[bundle]}} to every subscriber of BIRTH_REGISTERED or
+// DEATH_REGISTERED, with X-Hub-Signature: sha256=<hex HMAC-SHA256 under the
+// secret of "sha256:"+encodeURIComponent(body)>. The bundle is the Task
+// followed by the document's resources, Composition included. A delivery is
+// tried up to 3 times when the subscriber cannot be reached, and never
+// again after an HTTP answer, whatever its status, as OpenCRVS does. The
+// answer (202) adds "delivery", "registrationNumber" and "subscribers":
+// [{"subscription","callback","topic","status","attempts","error"}] (status
+// 0: not reached); GET /sim/records/{id} shows the same under "webhooks".
+//
+// The mediator gives the record its national ID with
+// upsertRegistrationIdentifier, or writes MOSIP's AID and PSUT token back
+// through POST /mosip-openhim-mediator (system client token), which finds
+// the record by its registration number (404 problem if none), stores
+// them ("mosipAid", "mosipPsutTokenId" on the record) and counts each call
+// ("writeBacks" on the record and in GET /sim/stats, with the webhook
+// counters webhookSubscriptions, webhookSubscribes,
+// webhookSubscriptionsDenied, webhookDeliveries, webhookDeliveryFailures,
+// webhookAttempts; each left out of the answer while 0).
 //
 // # OpenCRVS 1.9
 //

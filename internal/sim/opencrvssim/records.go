@@ -37,6 +37,9 @@ type sendRequest struct {
 	// Version is the OpenCRVS version to send as: "1.8" or "1.9" (default:
 	// Config.DefaultVersion).
 	Version string `json:"version"`
+	// Delivery is "mediator" (the default: the country config's
+	// event-registration hook) or DeliveryWebhook.
+	Delivery string `json:"delivery"`
 
 	modeGiven bool
 }
@@ -57,6 +60,11 @@ func decodeSendRequest(body []byte) (sendRequest, error) {
 	case "", KindBirth, KindDeath, KindBirthCorrection, KindDeathCorrection:
 	default:
 		return req, fmt.Errorf("kind %q: want %q, %q, %q or %q", req.Kind, KindBirth, KindDeath, KindBirthCorrection, KindDeathCorrection)
+	}
+	switch req.Delivery {
+	case "", "mediator", DeliveryWebhook:
+	default:
+		return req, fmt.Errorf("delivery %q: want \"mediator\" or %q", req.Delivery, DeliveryWebhook)
 	}
 	req.modeGiven = req.Mode != ""
 	switch req.Mode {
@@ -374,6 +382,12 @@ type sendView struct {
 	Status         string          `json:"status"`
 	MediatorStatus int             `json:"mediatorStatus"`
 	Mediator       json.RawMessage `json:"mediator"`
+	// Delivery, RegistrationNumber and Subscribers are set for
+	// "delivery":"webhook": the record is registered, and Subscribers are
+	// the deliveries to the subscribers of its topic ([] for none).
+	Delivery           string          `json:"delivery,omitempty"`
+	RegistrationNumber string          `json:"registrationNumber,omitempty"`
+	Subscribers        []webhookResult `json:"subscribers,omitzero"`
 }
 
 func (s *Sim) handleSendRecord(w http.ResponseWriter, r *http.Request) {
@@ -393,6 +407,10 @@ func (s *Sim) handleSendRecord(w http.ResponseWriter, r *http.Request) {
 	req, err := decodeSendRequest(body)
 	if err != nil {
 		writeProblem(w, http.StatusBadRequest, "invalid record request", err.Error())
+		return
+	}
+	if req.Delivery == DeliveryWebhook {
+		s.handleWebhookRecord(w, req)
 		return
 	}
 	o, err := s.prepare(req)

@@ -56,6 +56,10 @@ type Config struct {
 	// a token with the client credentials grant at POST /token; nil:
 	// DevSystemClient with DevSystemSecret.
 	SystemClients map[string]string
+	// SHASecret is the SHA secret OpenCRVS issues with each system client:
+	// a webhook subscription must give it as hub.secret, and deliveries
+	// are signed with it. Empty: DevSHASecret.
+	SHASecret string
 	// Seed makes the demographic content of generated records repeatable.
 	// 0 picks a random seed. Ids (Composition ids, tracking ids) are always
 	// random, so that a restarted simulator never reuses one.
@@ -104,6 +108,8 @@ type Sim struct {
 	defaultVersion string
 	// systemClients is Config.SystemClients.
 	systemClients map[string]string
+	// shaSecret is Config.SHASecret.
+	shaSecret string
 
 	// ctx ends in-flight sends and long polls on Close.
 	ctx       context.Context
@@ -122,6 +128,11 @@ type Sim struct {
 	faults   faults
 	counts   counters
 	docs     sentDocs
+	// webhooks are the webhook subscriptions, oldest first (webhooks.go).
+	webhooks []*subscription
+	// regNumbers maps the registration numbers of records registered by
+	// webhook delivery to their ids.
+	regNumbers map[string]string
 }
 
 // docBudget bounds the memory kept for sent documents (Bundle, GET
@@ -175,6 +186,13 @@ type record struct {
 	updates []identityUpdate
 	// fields are form fields set through GraphQL updateField (fields.go).
 	fields map[string]string
+	// delivery is DeliveryWebhook for records registered and sent to
+	// webhook subscribers ("" for records sent to the mediator); webhooks
+	// are those deliveries' outcomes.
+	delivery string
+	webhooks []webhookResult
+	// writeBack is what POST /mosip-openhim-mediator stored (nil: none).
+	writeBack *writeBack
 	// changed is closed when status leaves waiting; a re-sent record gets a
 	// new one.
 	changed chan struct{}
@@ -193,6 +211,12 @@ type counters struct {
 	// upserts counts upsertRegistrationIdentifier calls; systemTokens the
 	// tokens POST /token gave.
 	upserts, systemTokens int
+	// Webhooks: subscriptions accepted and denied (including failed
+	// callback checks), deliveries (one per record and subscriber), those
+	// without a 2xx answer, attempts; write-backs to the country config.
+	webhookSubscribes, webhookDenied                    int
+	webhookDeliveries, webhookFailures, webhookAttempts int
+	writeBacks                                          int
 }
 
 // New returns a simulator. It fails on an unusable configuration.
@@ -247,6 +271,8 @@ func New(cfg Config) (*Sim, error) {
 		trackingIDs:   make(map[string]struct{}),
 		historic:      make(map[string]*historicRecord),
 		systemClients: cfg.SystemClients,
+		shaSecret:     cfg.SHASecret,
+		regNumbers:    make(map[string]string),
 		faults:        faults{Mode: faultHTTP500},
 		docs:          sentDocs{budget: docBudget},
 	}
@@ -255,6 +281,9 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if s.systemClients == nil {
 		s.systemClients = map[string]string{DevSystemClient: DevSystemSecret}
+	}
+	if s.shaSecret == "" {
+		s.shaSecret = DevSHASecret
 	}
 	if s.client == nil {
 		s.client = defaultClient()
@@ -310,6 +339,10 @@ func (s *Sim) routes() *http.ServeMux {
 	mux.HandleFunc("GET /sim/stats", s.handleStats)
 	mux.HandleFunc("GET /sim/faults", s.handleGetFaults)
 	mux.HandleFunc("PUT /sim/faults", s.handlePutFaults)
+	mux.HandleFunc("POST /webhooks", s.handleSubscribe)
+	mux.HandleFunc("GET /webhooks", s.handleListWebhooks)
+	mux.HandleFunc("DELETE /webhooks/{id}", s.handleDeleteWebhook)
+	mux.HandleFunc("POST "+PathWriteBack, s.handleWriteBack)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(mux, w, r) })
 	return mux
 }
@@ -318,7 +351,7 @@ func (s *Sim) routes() *http.ServeMux {
 // for a known path with another method, 404 otherwise.
 func (s *Sim) noRoute(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
@@ -438,6 +471,9 @@ func viewOf(rec *record) recordView {
 	v.Deaths = slices.Clone(rec.deaths)
 	v.Updates = slices.Clone(rec.updates)
 	v.Fields = fieldsOf(rec)
+	v.Delivery = rec.delivery
+	v.Webhooks = slices.Clone(rec.webhooks)
+	writeBackView(&v, rec.writeBack)
 	return v
 }
 
@@ -488,6 +524,15 @@ type recordView struct {
 	// and null when it was unreachable).
 	MediatorStatus int             `json:"mediatorStatus"`
 	Mediator       json.RawMessage `json:"mediator"`
+	// Delivery is "webhook" for a record registered and sent to the
+	// webhook subscribers; Webhooks are those deliveries.
+	Delivery string          `json:"delivery,omitempty"`
+	Webhooks []webhookResult `json:"webhooks,omitempty"`
+	// MosipAID and MosipPSUTTokenID are what POST /mosip-openhim-mediator
+	// stored, WriteBacks how many calls it took.
+	MosipAID         *string `json:"mosipAid,omitempty"`
+	MosipPSUTTokenID *string `json:"mosipPsutTokenId,omitempty"`
+	WriteBacks       int     `json:"writeBacks,omitempty"`
 }
 
 // maxWait caps the long poll of GET /sim/records/{id}?wait=.
@@ -560,6 +605,15 @@ func (s *Sim) handleStats(w http.ResponseWriter, _ *http.Request) {
 		Historic          int `json:"historic"`
 		IdentifierUpserts int `json:"identifierUpserts"`
 		SystemTokens      int `json:"systemTokens"`
+		// Webhooks (POST /webhooks, "delivery":"webhook") and write-backs
+		// (POST /mosip-openhim-mediator); left out while 0.
+		WebhookSubscriptions       int `json:"webhookSubscriptions,omitempty"`
+		WebhookSubscribes          int `json:"webhookSubscribes,omitempty"`
+		WebhookSubscriptionsDenied int `json:"webhookSubscriptionsDenied,omitempty"`
+		WebhookDeliveries          int `json:"webhookDeliveries,omitempty"`
+		WebhookDeliveryFailures    int `json:"webhookDeliveryFailures,omitempty"`
+		WebhookAttempts            int `json:"webhookAttempts,omitempty"`
+		WriteBacks                 int `json:"writeBacks,omitempty"`
 	}
 	s.mu.Lock()
 	st := stats{
@@ -574,6 +628,14 @@ func (s *Sim) handleStats(w http.ResponseWriter, _ *http.Request) {
 		Historic:          len(s.historic),
 		IdentifierUpserts: s.counts.upserts,
 		SystemTokens:      s.counts.systemTokens,
+
+		WebhookSubscriptions:       len(s.webhooks),
+		WebhookSubscribes:          s.counts.webhookSubscribes,
+		WebhookSubscriptionsDenied: s.counts.webhookDenied,
+		WebhookDeliveries:          s.counts.webhookDeliveries,
+		WebhookDeliveryFailures:    s.counts.webhookFailures,
+		WebhookAttempts:            s.counts.webhookAttempts,
+		WriteBacks:                 s.counts.writeBacks,
 	}
 	for _, rec := range s.records {
 		switch rec.status {
