@@ -7,12 +7,15 @@
 #   RECORDS=500 CONCURRENCY=1 bench/e2e.sh
 #   PPROF=1 bench/e2e.sh                  # also a 10 s CPU profile of the mediator in $OUT
 #   SQLITE_DATABASE_PATH=FILE bench/e2e.sh # on a database made beforehand (bench/history.sh)
+#   RATE=100 RECORDS=6000 bench/e2e.sh    # open loop: 100 records/s (CONCURRENCY caps those in flight)
+#   PHASES=1 bench/e2e.sh                 # also per-phase latencies from the admin API (its reads count in the mediator's CPU)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RECORDS=${RECORDS:-2000}
 CONCURRENCY=${CONCURRENCY:-64}
 KIND=${KIND:-birth}
 MODE=${MODE:-fhir}
+RATE=${RATE:-0}
 SYNC=${SQLITE_SYNCHRONOUS:-FULL}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
@@ -36,6 +39,7 @@ $bin sim opencrvs --addr 127.0.0.1:$OCR --mediator http://127.0.0.1:$MED --log-l
 ocr=$!
 pids+=($ocr)
 M=http://127.0.0.1:$MOS
+export ADMIN_TOKEN=bench-admin-token
 env HOST=127.0.0.1 PORT=$MED SQLITE_DATABASE_PATH="${SQLITE_DATABASE_PATH:-$OUT/mediator.sqlite}" SQLITE_SYNCHRONOUS=$SYNC LOG_LEVEL=warn \
   STORE_ENCRYPTION_KEY="$($bin keys generate 2>/dev/null | tail -1)" \
   OPENCRVS_PUBLIC_KEY_URL=http://127.0.0.1:$OCR/.well-known OPENCRVS_GRAPHQL_GATEWAY_URL=http://127.0.0.1:$OCR/graphql \
@@ -58,7 +62,10 @@ before=$(ticks $med); before_mos=$(ticks $mos); before_ocr=$(ticks $ocr)
 if [ -n "${PPROF:-}" ]; then
   (sleep 2; curl -s -o "$OUT/mediator.cpu.prof" "http://127.0.0.1:$PPR/debug/pprof/profile?seconds=10") &
 fi
-$bin load --opencrvs http://127.0.0.1:$OCR --records "$RECORDS" --concurrency "$CONCURRENCY" --kind "$KIND" --mode "$MODE" 2>"$OUT/load.log" | tee "$OUT/load.json"
+phases=()
+if [ -n "${PHASES:-}" ]; then phases=(--mediator "http://127.0.0.1:$MED"); fi
+$bin load --opencrvs http://127.0.0.1:$OCR --records "$RECORDS" --concurrency "$CONCURRENCY" --kind "$KIND" --mode "$MODE" \
+  --rate "$RATE" "${phases[@]}" 2>"$OUT/load.log" | tee "$OUT/load.json"
 after=$(ticks $med); after_mos=$(ticks $mos); after_ocr=$(ticks $ocr)
 hz=$(getconf CLK_TCK)
 completed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["completed"])' "$OUT/load.json")

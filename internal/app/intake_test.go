@@ -236,3 +236,41 @@ func TestIntakeMappedBirthAndDeath(t *testing.T) {
 		t.Errorf("death without a national ID: %+v, want SKIPPED", tr)
 	}
 }
+
+// Two records with one tracking ID (two OpenCRVS instances sending to one
+// mediator, say): the second is refused with a reason, not taken for a
+// resend of the first, which would leave it unregistered for good.
+func TestIntakeRefusesATrackingIDOfAnotherRecord(t *testing.T) {
+	s := startSystem(t, systemOptions{})
+	body := map[string]any{
+		"trackingId":    "BTEST03",
+		"notification":  map[string]any{"recipientFullName": "A B", "recipientEmail": "a@b.org", "recipientPhone": "0911111111"},
+		"requestFields": map[string]any{"birthCertificateNumber": "2026BTEST03", "fullName": []map[string]string{{"language": "eng", "value": "Toni Sami"}}, "dateOfBirth": "2026/01/01"},
+		"metaInfo":      map[string]any{}, "audit": map[string]any{},
+	}
+	if st := do(t, "POST", s.mediatorURL+"/events/registration", bearer(s.token(t, "record-3", time.Hour)), body, nil); st != http.StatusAccepted {
+		t.Fatalf("first record: status %d", st)
+	}
+	// The same record again is a resend.
+	if st := do(t, "POST", s.mediatorURL+"/events/registration", bearer(s.token(t, "record-3", time.Hour)), body, nil); st != http.StatusAccepted {
+		t.Fatalf("resend of the first record: status %d", st)
+	}
+	var p problemAnswer
+	if st := do(t, "POST", s.mediatorURL+"/events/registration", bearer(s.token(t, "record-4", time.Hour)), body, &p); st != http.StatusConflict {
+		t.Fatalf("another record with the same tracking ID: status %d (%+v), want 409", st, p)
+	}
+	if !strings.Contains(p.Detail, "tracking ID BTEST03 already belongs to another record") || p.Field != "trackingId" {
+		t.Errorf("problem %+v does not say the tracking ID is taken", p)
+	}
+	counts, err := s.mediator.Store().CountByState(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if total != 1 {
+		t.Errorf("transactions by state %v, want the first record's one only", counts)
+	}
+}

@@ -7,6 +7,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -109,6 +110,13 @@ func (s *Service) insertItem(ctx context.Context, tx *store.Tx, requestRecordID 
 	live, err := tx.LiveByDedupeKey(ctx, key)
 	if err != nil {
 		return Accepted{}, err
+	}
+	if live != nil && it.key == "" && requestRecordID != "" && live.RecordID != "" && live.RecordID != requestRecordID {
+		// Not a resend: another record with the same tracking ID. Taking it
+		// for a resend would leave it unregistered in OpenCRVS for good.
+		return Accepted{}, &bridge.Error{Code: bridge.EConflict, Field: "trackingId", Message: fmt.Sprintf(
+			"tracking ID %s already belongs to another record (transaction %s, %s); each record needs its own tracking ID: check that only one OpenCRVS sends to this mediator",
+			tr.TrackingID, live.ID, live.State)}
 	}
 	if live != nil {
 		// A resend: keep the transaction, take the fresher token when it is
