@@ -105,25 +105,8 @@ func (s *Sim) handleSync(w http.ResponseWriter, r *http.Request) {
 		fail(CodeStatusJSON, "JSON Parsing Failed: the decrypted sync request: "+err.Error())
 		return
 	}
-	switch {
-	case req.ID == "":
-		fail(CodeStatusMissingID, "Missing Request Parameter - id")
-		return
-	case req.ID != mosip.SyncID:
-		fail(CodeStatusInvalidID, "Invalid Request Parameter - id")
-		return
-	case req.Version == "":
-		fail(CodeStatusMissingVersion, "Missing Request Value - version")
-		return
-	case req.Version != mosip.SyncVersion:
-		fail(CodeStatusInvalidVersion, "Invalid Request Parameter - version")
-		return
-	case req.RequestTime == "":
-		fail(CodeStatusMissingTime, "Missing Request Parameter - requesttime")
-		return
-	}
-	if _, err := time.Parse(mosip.TimeLayout, req.RequestTime); err != nil {
-		fail(CodeStatusInvalidTime, "Invalid Request Parameter - requesttime")
+	if code, msg := checkRegprocHeader(req.ID, req.Version, req.RequestTime, mosip.SyncID, mosip.SyncVersion); code != "" {
+		fail(code, msg)
 		return
 	}
 	switch {

@@ -253,25 +253,8 @@ func (s *Sim) handleStatusSearch(w http.ResponseWriter, r *http.Request) {
 		fail(CodeStatusJSON, "JSON Parsing Failed: "+err.Error())
 		return
 	}
-	switch {
-	case req.ID == "":
-		fail(CodeStatusMissingID, "Missing Request Parameter - id")
-		return
-	case req.ID != mosip.StatusSearchID:
-		fail(CodeStatusInvalidID, "Invalid Request Parameter - id")
-		return
-	case req.Version == "":
-		fail(CodeStatusMissingVersion, "Missing Request Value - version")
-		return
-	case req.Version != mosip.StatusSearchVersion:
-		fail(CodeStatusInvalidVersion, "Invalid Request Parameter - version")
-		return
-	case req.RequestTime == "":
-		fail(CodeStatusMissingTime, "Missing Request Parameter - requesttime")
-		return
-	}
-	if _, err := time.Parse(mosip.TimeLayout, req.RequestTime); err != nil {
-		fail(CodeStatusInvalidTime, "Invalid Request Parameter - requesttime")
+	if code, msg := checkRegprocHeader(req.ID, req.Version, req.RequestTime, mosip.StatusSearchID, mosip.StatusSearchVersion); code != "" {
+		fail(code, msg)
 		return
 	}
 	switch {
@@ -294,4 +277,26 @@ func (s *Sim) handleStatusSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	s.writeMOSIP(w, http.StatusOK, mosip.StatusSearchID, mosip.StatusSearchVersion, out, nil)
+}
+
+// checkRegprocHeader checks the id, version and requesttime of a
+// registration status request (search or sync) as MOSIP does, giving the
+// code and message of the first problem; code is "" when all are right.
+func checkRegprocHeader(id, version, requestTime, wantID, wantVersion string) (code, msg string) {
+	switch {
+	case id == "":
+		return CodeStatusMissingID, "Missing Request Parameter - id"
+	case id != wantID:
+		return CodeStatusInvalidID, "Invalid Request Parameter - id"
+	case version == "":
+		return CodeStatusMissingVersion, "Missing Request Value - version"
+	case version != wantVersion:
+		return CodeStatusInvalidVersion, "Invalid Request Parameter - version"
+	case requestTime == "":
+		return CodeStatusMissingTime, "Missing Request Parameter - requesttime"
+	}
+	if _, err := time.Parse(mosip.TimeLayout, requestTime); err != nil {
+		return CodeStatusInvalidTime, "Invalid Request Parameter - requesttime"
+	}
+	return "", ""
 }
