@@ -635,3 +635,42 @@ func TestBackfillPostgres(t *testing.T) {
 		t.Errorf("second pass: %+v, %v; want only duplicates", rep, err)
 	}
 }
+
+// A historic record whose tracking ID already belongs to another record is
+// listed as failed with the reason, not counted as a duplicate of it.
+func TestBackfillRefusesATrackingIDOfAnotherRecord(t *testing.T) {
+	s := startBackfillSystem(t, systemOptions{})
+	dir := t.TempDir()
+	first := filepath.Join(dir, "first.ndjson")
+	ids := s.historic(t, first, 1, true)
+	if _, err := backfill.Run(t.Context(), s.backfillConfig(first, 0)); err != nil {
+		t.Fatal(err)
+	}
+	line, err := os.ReadFile(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same record under another record id: the same tracking ID.
+	second := filepath.Join(dir, "second.ndjson")
+	other := bytes.ReplaceAll(line, []byte(ids[0]), []byte("0b9e4f4e-0000-4000-8000-000000000001"))
+	if bytes.Equal(other, line) {
+		t.Fatal("the record id is not in the line")
+	}
+	if err := os.WriteFile(second, other, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := backfill.Run(t.Context(), s.backfillConfig(second, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts.Failed != 1 || rep.Counts.Duplicates != 0 || rep.Counts.Accepted != 0 {
+		t.Fatalf("counts %+v, want the record failed", rep.Counts)
+	}
+	report, err := os.ReadFile(second + ".report.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(report, []byte("already belongs to another record")) {
+		t.Errorf("report %s does not say the tracking ID is taken", report)
+	}
+}

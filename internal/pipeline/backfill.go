@@ -185,6 +185,10 @@ func (s *Service) AcceptBackfill(ctx context.Context, records [][]byte, opts Bac
 			if err != nil {
 				return err
 			}
+			if err := trackingIDTaken(live, it.tr.RecordID); err != nil {
+				failBackfill(res, err)
+				continue
+			}
 			if live != nil {
 				res.Status, res.ID, res.State = BackfillDuplicate, live.ID, live.State
 				res.Reason = "the mediator already has transaction " + live.ID + " (" + string(live.State) + ") for this record"

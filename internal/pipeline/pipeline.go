@@ -111,12 +111,10 @@ func (s *Service) insertItem(ctx context.Context, tx *store.Tx, requestRecordID 
 	if err != nil {
 		return Accepted{}, err
 	}
-	if live != nil && it.key == "" && requestRecordID != "" && live.RecordID != "" && live.RecordID != requestRecordID {
-		// Not a resend: another record with the same tracking ID. Taking it
-		// for a resend would leave it unregistered in OpenCRVS for good.
-		return Accepted{}, &bridge.Error{Code: bridge.EConflict, Field: "trackingId", Message: fmt.Sprintf(
-			"tracking ID %s already belongs to another record (transaction %s, %s); each record needs its own tracking ID: check that only one OpenCRVS sends to this mediator",
-			tr.TrackingID, live.ID, live.State)}
+	if it.key == "" {
+		if err := trackingIDTaken(live, requestRecordID); err != nil {
+			return Accepted{}, err
+		}
 	}
 	if live != nil {
 		// A resend: keep the transaction, take the fresher token when it is
@@ -228,4 +226,17 @@ func endSpan(span trace.Span, err error) {
 		span.SetStatus(codes.Error, string(code))
 	}
 	span.End()
+}
+
+// trackingIDTaken refuses a record whose tracking ID belongs to the live
+// transaction of another record: taking it for a resend would leave it
+// unregistered in OpenCRVS for good. nil when live is nil or is this
+// record's.
+func trackingIDTaken(live *bridge.Transaction, recordID string) error {
+	if live == nil || recordID == "" || live.RecordID == "" || live.RecordID == recordID {
+		return nil
+	}
+	return &bridge.Error{Code: bridge.EConflict, Field: "trackingId", Message: fmt.Sprintf(
+		"tracking ID %s already belongs to another record (transaction %s, %s); each record needs its own tracking ID: check that only one OpenCRVS sends to this mediator",
+		live.TrackingID, live.ID, live.State)}
 }
