@@ -8,6 +8,8 @@ package deploy
 
 import (
 	"bufio"
+	"context"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -20,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"opencrvs-mosip/internal/app"
+	"opencrvs-mosip/internal/cli"
 	"opencrvs-mosip/internal/store"
 )
 
@@ -449,6 +452,56 @@ func TestComposeDemo(t *testing.T) {
 	}
 	if _, err := app.LoadConfig(env); err != nil {
 		t.Errorf("the demo's mediator environment is not a valid configuration:\n%v", err)
+	}
+}
+
+// The split demo: `dev --design split` in one service of the demo's image,
+// with flags dev accepts, every part listening where its published port
+// reaches it, its data (both databases and both envelope keys) in a volume.
+func TestComposeSplitDemo(t *testing.T) {
+	c := readCompose(t, "compose/split-demo.yml")
+	s, ok := c.Services["split"]
+	if !ok || len(c.Services) != 1 {
+		t.Fatalf("services %v, want split alone", keys(c.Services))
+	}
+	if want := readCompose(t, "compose/demo.yml").Services["mediator"].Image; s.Image != want {
+		t.Errorf("image %q, want the demo's %q", s.Image, want)
+	}
+	checkHardened(t, "split", s)
+	if len(s.Command) < 3 || !slices.Equal(s.Command[:3], []string{"dev", "--design", "split"}) {
+		t.Fatalf("command %q, want dev --design split ...", s.Command)
+	}
+	// dev parses its flags, then stops at -h: an unknown flag or a bad
+	// value exits 2 instead.
+	var stderr strings.Builder
+	if code := cli.Main(context.Background(), append(slices.Clone(s.Command), "-h"), func(string) string { return "" }, io.Discard, &stderr); code != 0 {
+		t.Errorf("opencrvs-mosip %s: exit %d, the flags are not dev's:\n%s", strings.Join(s.Command, " "), code, stderr.String())
+	}
+	ports := map[string]string{}
+	for _, part := range []string{"opencrvs-addr", "opencrvs-side-addr", "mosip-side-addr", "mosip-addr"} {
+		host, port, err := net.SplitHostPort(flagValue(s.Command, part))
+		if err != nil {
+			t.Errorf("--%s: %v", part, err)
+			continue
+		}
+		if host != "0.0.0.0" {
+			t.Errorf("--%s listens on %s: a published port cannot reach it; want 0.0.0.0", part, host)
+		}
+		if !publishes(s.Ports, port) {
+			t.Errorf("ports %q do not publish --%s's %s", s.Ports, part, port)
+		}
+		ports[part] = port
+	}
+	u, err := url.Parse(healthURL(t, "split", s))
+	if err != nil || u.Hostname() != "127.0.0.1" || (u.Port() != ports["opencrvs-side-addr"] && u.Port() != ports["mosip-side-addr"]) || u.Path != "/healthz" {
+		t.Errorf("healthcheck URL %v, want a mediator's /healthz on 127.0.0.1", u)
+	}
+	data := flagValue(s.Command, "data")
+	vol, ok := mountsAt(s.Volumes, data)
+	if !ok {
+		t.Errorf("volumes %q: nothing at --data %s", s.Volumes, data)
+	} else if _, declared := c.Volumes[vol]; !declared {
+		t.Errorf("volume %q is not declared", vol)
 	}
 }
 

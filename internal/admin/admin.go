@@ -78,6 +78,18 @@ type Detail struct {
 	// event (a registration sent again, its corrections), oldest first,
 	// without their events.
 	Related []pipeline.TransactionView `json:"related,omitempty"`
+	// Stage is, on the MOSIP side of the split design, the record's row
+	// in birth_transactions or death_transactions: how far its packet got
+	// (the statuses MOSIP's operators know from the Java mediator).
+	Stage *StageView `json:"stage,omitempty"`
+}
+
+// StageView is a birth_transactions / death_transactions row.
+type StageView struct {
+	Status    string    `json:"status"`
+	Reason    string    `json:"reason,omitempty"`
+	RID       string    `json:"rid"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // Counts is the pipeline at a glance.
@@ -159,6 +171,15 @@ func (s *Service) Show(ctx context.Context, id string) (Detail, error) {
 		return Detail{}, err
 	}
 	d := Detail{TransactionView: pipeline.View(tr, events), Retry: retryAction(tr), CanCancel: cancellable(tr.State)}
+	if tr.Intake == bridge.IntakePeer && tr.PeerID != "" {
+		st, err := s.Store.StageOf(ctx, tr.Kind, tr.PeerID)
+		switch {
+		case err == nil:
+			d.Stage = &StageView{Status: st.Status, Reason: st.Reason, RID: st.RID, UpdatedAt: st.UpdatedAt}
+		case bridge.ErrorCodeOf(err) != bridge.ENotFound:
+			return Detail{}, err
+		}
+	}
 	d.Age = max(0, s.now().Sub(tr.CreatedAt))
 	d.AgeSeconds = int64(d.Age / time.Second)
 	if tr.RecordID != "" {

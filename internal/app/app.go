@@ -47,6 +47,9 @@ type Mediator struct {
 	metrics   *telemetry.Metrics
 	// tracing exports spans (nil: tracing is off); flushed on stop.
 	tracing *telemetry.Tracing
+	// split holds the split design's Kafka clients (nil: direct role).
+	split *splitParts
+	svc   *pipeline.Service
 }
 
 // New opens the database (migrating it, or refusing an out-of-date one),
@@ -79,9 +82,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err er
 	if err != nil {
 		return nil, fmt.Errorf("country configuration: %w", err)
 	}
-	partner, err := mosip.LoadPKCS12(cfg.P12Path, cfg.P12Password)
-	if err != nil {
-		return nil, fmt.Errorf("DECRYPT_P12_FILE_PATH: %w", err)
+	partner := &mosip.KeyPair{} // the OpenCRVS side receives no MOSIP credentials
+	if cfg.Role != RoleOpenCRVSSide {
+		if partner, err = mosip.LoadPKCS12(cfg.P12Path, cfg.P12Password); err != nil {
+			return nil, fmt.Errorf("DECRYPT_P12_FILE_PATH: %w", err)
+		}
 	}
 
 	if cfg.StoreKeys == nil {
@@ -135,7 +140,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err er
 	mosipClient := mosip.NewClient(mosip.ClientConfig{
 		Auth: packetAuth, HTTPClient: httpClient, Logger: log,
 		CreatePacketURL: cfg.CreatePacketURL, WorkflowURL: cfg.WorkflowURL, StatusURL: cfg.StatusURL,
-		IdentityURL: cfg.IdentityURL, VIDURL: cfg.VIDURL,
+		IdentityURL: cfg.IdentityURL, VIDURL: cfg.VIDURL, TokenIDURL: cfg.Split.TokenIDURL,
 	})
 	idaClient, err := newIDAClient(cfg, httpClient, log)
 	if err != nil {
@@ -166,6 +171,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err er
 		LeaseSeconds: cfg.LeaseSeconds, Token: websubAuth.Token, HTTPClient: httpClient, Logger: log,
 		State: st, // one subscription for every mediator on the database
 	})
+	if cfg.Role == RoleOpenCRVSSide {
+		subscriber = nil // MOSIP's answers come back from the MOSIP side, not from its hub
+	}
 	var identitySub *websub.Subscriber
 	var identityUpdates *jobs.IdentityUpdateConfig
 	if cfg.IdentityTopic != "" {
@@ -191,7 +199,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err er
 			HTTPClient: httpClient, Logger: log,
 		})
 	}
+	split, err := newSplit(cfg, st, httpClient, mosipClient, system, metrics, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var splitJobs jobs.SplitConfig
+	var splitIntake pipeline.SplitConfig
+	var splitHTTP *httpapi.SplitConfig
+	if split != nil {
+		splitJobs, splitIntake, splitHTTP = split.jobs, split.pipeline, split.http
+	}
 	runner, err := jobs.New(jobs.Config{
+		Split:              splitJobs,
 		Store:              st,
 		MOSIP:              mosipClient,
 		OpenCRVS:           opencrvs.NewGraphQLClient(opencrvs.GraphQLConfig{URL: cfg.OpenCRVSGraphQL, HTTPClient: httpClient, Logger: log}),
@@ -223,10 +243,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err er
 		Metrics:           metrics,
 	})
 	if err != nil {
+		split.close()
 		st.Close()
 		return nil, err
 	}
-	m := &Mediator{cfg: cfg, log: log, store: st, jobs: runner, serverTLS: srvTLS, tracing: tracing, metrics: metrics}
+	m := &Mediator{cfg: cfg, log: log, store: st, jobs: runner, serverTLS: srvTLS, tracing: tracing, metrics: metrics, split: split}
 	svc := &pipeline.Service{Store: st, Jobs: runner, Country: countryCfg, AID: aid, Logger: log, Tracer: tracer, Metrics: metrics,
 		Reversal: pipeline.ReversalConfig{
 			Mode: cmp.Or(cfg.ReversalMode, pipeline.DefaultReversal.Mode), Process: cmp.Or(cfg.ReversalProcess, pipeline.DefaultReversal.Process),
@@ -238,6 +259,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err er
 		svc.Identities = mosipClient
 	}
 	svc.Backfill = backfillConfig(cfg, system)
+	svc.Split = splitIntake
 	adminSvc := &admin.Service{Store: st, Pipeline: svc, Logger: log}
 	handler := httpapi.New(httpapi.Config{
 		Admin:              adminSvc,
@@ -272,9 +294,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Mediator, err er
 		Logger:             log,
 		Tracer:             tracer,
 		Metrics:            metrics,
+		Split:              splitHTTP,
 		Readiness:          httpapi.Readiness{MOSIPAuth: packetAuth.Check, Timeout: cfg.ReadyTimeout, MOSIPAuthCache: cfg.ReadyAuthCache, SubscriptionGrace: cfg.ReadyWebSubGrace, RequireDependencies: cfg.ReadyRequireDeps},
 	})
 	m.handler = handler
+	m.svc = svc
 	return m, nil
 }
 
@@ -304,6 +328,8 @@ func (m *Mediator) Run(ctx context.Context, ln net.Listener) error {
 	if err := m.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
+	stopKafka := m.split.run(ctx, m.svc, m.log) // the MOSIP side's Kafka consumer, if any
+	defer stopKafka()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(m.listen(ln)) }()
 	m.log.Info("mediator listening", "addr", ln.Addr().String())
@@ -356,6 +382,7 @@ func (m *Mediator) flushTraces() {
 
 // Close releases a mediator that was never run.
 func (m *Mediator) Close() error {
+	m.split.close()
 	m.flushTraces()
 	return m.store.Close()
 }

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,9 +27,33 @@ type option struct {
 	name     string
 	def      string
 	required bool
-	secret   bool
-	help     string
+	// requiredIn, when set, limits required to these roles
+	// (MEDIATOR_ROLE values).
+	requiredIn []string
+	secret     bool
+	help       string
 }
+
+// requiredFor reports whether o must be set when the mediator plays role.
+func (o option) requiredFor(role string) bool {
+	return o.required && (o.requiredIn == nil || slices.Contains(o.requiredIn, role))
+}
+
+// The roles `serve` plays (MEDIATOR_ROLE).
+const (
+	RoleDirect       = "direct"
+	RoleOpenCRVSSide = "opencrvs-side"
+	RoleMOSIPSide    = "mosip-side"
+)
+
+// Where options are required: the direct mediator and the MOSIP-side one
+// call MOSIP's packet services and receive its credentials; the direct one
+// and the OpenCRVS-side one talk to OpenCRVS.
+var (
+	notOpenCRVSSide = []string{RoleDirect, RoleMOSIPSide}
+	notMOSIPSide    = []string{RoleDirect, RoleOpenCRVSSide}
+	splitRoles      = []string{RoleOpenCRVSSide, RoleMOSIPSide}
+)
 
 // options are the environment variables of `serve`. Names and meanings
 // follow OpenCRVS's Node mosip-api where it has them, so a country can swap
@@ -43,8 +68,10 @@ var options = []option{
 	{name: "AUTO_MIGRATE", def: "true", help: "apply database migrations at start; false: refuse to start on an out-of-date schema"},
 	{name: "COUNTRY_CONFIG", help: "country rules and mapping (YAML); empty: the embedded Farajaland default"},
 
-	{name: "OPENCRVS_PUBLIC_KEY_URL", required: true, help: "OpenCRVS auth service public key (PEM), e.g. http://auth:4040/.well-known"},
-	{name: "OPENCRVS_GRAPHQL_GATEWAY_URL", required: true, help: "OpenCRVS 1.8 GraphQL gateway, e.g. http://gateway:7070/graphql"},
+	{name: "MEDIATOR_ROLE", def: "direct", help: "direct: OpenCRVS (or its country config) sends records here and this mediator calls MOSIP; opencrvs-side: the split design's mediator next to OpenCRVS (OpenCRVS webhooks in, sealed records out to the MOSIP-side mediator at PEER_URL, MOSIP's answer written back to OpenCRVS); mosip-side: the split design's mediator inside MOSIP's network (sealed records in from the OpenCRVS side, registration packets synced and uploaded, credentials proxied back to PEER_URL)"},
+
+	{name: "OPENCRVS_PUBLIC_KEY_URL", required: true, requiredIn: notMOSIPSide, help: "OpenCRVS auth service public key (PEM), e.g. http://auth:4040/.well-known"},
+	{name: "OPENCRVS_GRAPHQL_GATEWAY_URL", required: true, requiredIn: notMOSIPSide, help: "OpenCRVS 1.8 GraphQL gateway, e.g. http://gateway:7070/graphql"},
 	{name: "OPENCRVS_GATEWAY_URL", help: "OpenCRVS 1.9 gateway; 1.9 records are accepted or rejected by tRPC at its /events, e.g. http://gateway:7070 (empty: OPENCRVS_GRAPHQL_GATEWAY_URL without /graphql)"},
 	{name: "OPENCRVS_TOKEN_ISSUER", def: "opencrvs:auth-service", help: "required issuer of OpenCRVS tokens (none: not checked)"},
 	{name: "OPENCRVS_CLIENT_ID", help: "OpenCRVS system client (client credentials) the mediator adds the national IDs of backfilled records with (upsertRegistrationIdentifier); empty: `opencrvs-mosip backfill` is refused"},
@@ -54,12 +81,12 @@ var options = []option{
 
 	{name: "MOSIP_AUTH_URL", required: true, help: "MOSIP auth manager .../v1/authmanager/authenticate/clientidsecretkey"},
 	{name: "MOSIP_AUTH_CLIENT_APP_ID", def: "regproc", help: "appId sent to the auth manager"},
-	{name: "MOSIP_PACKET_AUTH_CLIENT_ID", required: true, help: "client id for the packet manager and registration processor"},
-	{name: "MOSIP_PACKET_AUTH_CLIENT_SECRET", required: true, secret: true, help: "its secret"},
-	{name: "MOSIP_WEBSUB_AUTH_CLIENT_ID", required: true, help: "client id for the WebSub hub"},
-	{name: "MOSIP_WEBSUB_AUTH_CLIENT_SECRET", required: true, secret: true, help: "its secret"},
-	{name: "MOSIP_CREATE_PACKET_URL", required: true, help: "packet manager .../commons/v1/packetmanager/createPacket"},
-	{name: "MOSIP_PROCESS_PACKET_URL", required: true, help: "registration processor .../registrationprocessor/v1/workflowmanager/workflowinstance"},
+	{name: "MOSIP_PACKET_AUTH_CLIENT_ID", required: true, requiredIn: notOpenCRVSSide, help: "client id for the packet manager and registration processor"},
+	{name: "MOSIP_PACKET_AUTH_CLIENT_SECRET", required: true, requiredIn: notOpenCRVSSide, secret: true, help: "its secret"},
+	{name: "MOSIP_WEBSUB_AUTH_CLIENT_ID", required: true, requiredIn: notOpenCRVSSide, help: "client id for the WebSub hub"},
+	{name: "MOSIP_WEBSUB_AUTH_CLIENT_SECRET", required: true, requiredIn: notOpenCRVSSide, secret: true, help: "its secret"},
+	{name: "MOSIP_CREATE_PACKET_URL", required: true, requiredIn: notOpenCRVSSide, help: "packet manager .../commons/v1/packetmanager/createPacket"},
+	{name: "MOSIP_PROCESS_PACKET_URL", required: true, requiredIn: notOpenCRVSSide, help: "registration processor .../registrationprocessor/v1/workflowmanager/workflowinstance"},
 	{name: "MOSIP_REGISTRATION_STATUS_URL", help: "registration processor .../registrationprocessor/v1/registrationstatus/search (empty: derived from MOSIP_PROCESS_PACKET_URL)"},
 	{name: "MOSIP_IDENTITY_URL", help: "ID repository .../idrepository/v1/identity, read to find the UIN of a processed birth whose credential never arrived (empty: derived from MOSIP_CREATE_PACKET_URL)"},
 	{name: "MOSIP_VID_URL", help: "ID repository .../idrepository/v1/vid, read for the VID of such a birth (empty: derived from MOSIP_IDENTITY_URL)"},
@@ -70,10 +97,10 @@ var options = []option{
 	{name: "AID_FORMAT", def: "rid", help: "application ids: rid (MOSIP's 29-digit form) or prefixed (TRANSACTION_ID_PREFIX + 10 digits)"},
 	{name: "TRANSACTION_ID_PREFIX", def: "10001", help: "5-digit prefix of prefixed application ids"},
 
-	{name: "MOSIP_WEBSUB_HUB_URL", required: true, help: "MOSIP WebSub hub"},
+	{name: "MOSIP_WEBSUB_HUB_URL", required: true, requiredIn: notOpenCRVSSide, help: "MOSIP WebSub hub"},
 	{name: "MOSIP_WEBSUB_TOPIC", def: "CREDENTIAL_ISSUED", help: "credential topic, e.g. opencrvs-partner/CREDENTIAL_ISSUED"},
-	{name: "MOSIP_WEBSUB_CALLBACK_URL", required: true, help: "this service's /websub/callback as MOSIP reaches it"},
-	{name: "MOSIP_WEBSUB_SECRET", required: true, secret: true, help: "hub.secret: deliveries must be signed with it"},
+	{name: "MOSIP_WEBSUB_CALLBACK_URL", required: true, requiredIn: notOpenCRVSSide, help: "this service's /websub/callback as MOSIP reaches it"},
+	{name: "MOSIP_WEBSUB_SECRET", required: true, requiredIn: notOpenCRVSSide, secret: true, help: "hub.secret: deliveries must be signed with it"},
 	{name: "MOSIP_WEBSUB_LEASE_SECONDS", def: "0", help: "lease asked for (0: the hub's default)"},
 	{name: "MOSIP_WEBSUB_DEDUP_WINDOW", def: "720h", help: "how long WebSub deliveries are remembered by event id, so that a redelivery changes nothing; older ones are forgotten hourly"},
 	{name: "MOSIP_WEBSUB_RENEW_INTERVAL", def: "12h", help: "the subscription is renewed before its lease ends, and at least this often"},
@@ -86,8 +113,8 @@ var options = []option{
 	{name: "MOSIP_IDENTITY_UPDATE_CALLBACK_URL", help: "this service's /websub/identity as MOSIP reaches it (empty: derived from MOSIP_WEBSUB_CALLBACK_URL)"},
 	{name: "OPENCRVS_IDENTITY_UPDATE_URL", help: "country configuration endpoint that receives identity changes for civil records (required with MOSIP_IDENTITY_UPDATE_TOPIC)"},
 	{name: "OPENCRVS_IDENTITY_UPDATE_SECRET", secret: true, help: "HMAC key signing those posts (X-Hub-Signature); required with MOSIP_IDENTITY_UPDATE_TOPIC"},
-	{name: "DECRYPT_P12_FILE_PATH", required: true, help: "PKCS#12 keystore with the partner key credentials are encrypted to"},
-	{name: "DECRYPT_P12_FILE_PASSWORD", required: true, secret: true, help: "its password"},
+	{name: "DECRYPT_P12_FILE_PATH", required: true, requiredIn: notOpenCRVSSide, help: "PKCS#12 keystore with the partner key credentials are encrypted to"},
+	{name: "DECRYPT_P12_FILE_PASSWORD", required: true, requiredIn: notOpenCRVSSide, secret: true, help: "its password"},
 	{name: "MOSIP_VERIFIABLE_CREDENTIAL_ALLOWLIST", help: "comma-separated verification method URLs (MOSIP's key documents, e.g. https://<mosip>/.well-known/public-key.json) a credential's RsaSignature2018 proof must name, compared exactly (empty: proofs are not checked)"},
 	{name: "MOSIP_VC_VERIFY", help: "enforce: a credential whose proof does not verify changes nothing (recorded, answered with an ERROR acknowledgement; 503 while the key cannot be fetched, so that the hub delivers again); log-only: a warning, then applied (for a migration); off. Default: enforce with MOSIP_VERIFIABLE_CREDENTIAL_ALLOWLIST, else off"},
 	{name: "MOSIP_VC_CONTEXTS", help: "JSON-LD contexts credentials may use besides the bundled W3C ones, as comma-separated URL=FILE pairs, e.g. https://<mosip>/.well-known/mosip-context.json=/etc/mediator/mosip-context.json (FILE builtin:mosip-context.json: MOSIP's stock file for that host); contexts are never fetched"},
@@ -111,6 +138,38 @@ var options = []option{
 	{name: "OIDP_CLIENT_ID", help: "E-Signet client id; when set, requests may leave clientId out and may not name another (empty: each request names it)"},
 	{name: "CLIENT_APP_URL", help: "comma-separated origins of the OpenCRVS client allowed to call /esignet/get-oidp-user-info from the browser (CORS), e.g. https://register.example.org (empty: no CORS headers)"},
 
+	{name: "PEER_URL", required: true, requiredIn: splitRoles, help: "split design: the other mediator. On the OpenCRVS side, the MOSIP side's base URL, where /birth, /death and /generateAid are (e.g. https://mosip-side.example.org/opencrvs/v1); on the MOSIP side, the OpenCRVS side's base URL, where /birthReceiveNid is"},
+	{name: "ENVELOPE_PRIVATE_KEY_FILE", required: true, requiredIn: splitRoles, help: "split design: this mediator's RSA private key (PEM): it signs the envelopes sent to the peer and opens the ones the peer sealed to this mediator's certificate"},
+	{name: "ENVELOPE_PEER_CERT_FILE", required: true, requiredIn: splitRoles, help: "split design: the peer mediator's certificate (PEM): envelopes are encrypted to it and the peer's signatures checked with it"},
+	{name: "ENVELOPE_PROTOCOL", def: "v2", help: "split design: v2 (this mediator's protocol: the signature covers the envelope's id and requestTime too, and envelopes older than ENVELOPE_WINDOW or seen before are refused; both mediators must run this service) or java-compat (exactly what the existing Java MOSIP-side and Node OpenCRVS-side mediators send and accept: the signature covers only the ciphertext, id and requestTime are not protected and no freshness is checked; a copy of a record envelope is still refused for twice ENVELOPE_WINDOW)"},
+	{name: "ENVELOPE_WINDOW", def: "5m", help: "split design, protocol 2: how far an envelope's requestTime may be from this mediator's clock; envelopes are remembered twice as long to refuse replays"},
+	{name: "OPENCRVS_WEBHOOKS_URL", required: true, requiredIn: []string{RoleOpenCRVSSide}, help: "OpenCRVS-side: OpenCRVS's webhooks service subscription endpoint, e.g. http://webhooks:2525/webhooks (BIRTH_REGISTERED and DEATH_REGISTERED are subscribed with the OPENCRVS_CLIENT_ID system client)"},
+	{name: "OPENCRVS_WEBHOOK_CALLBACK_URL", required: true, requiredIn: []string{RoleOpenCRVSSide}, help: "OpenCRVS-side: this service's /webhooks/opencrvs as OpenCRVS reaches it"},
+	{name: "OPENCRVS_CLIENT_SHA_SECRET", required: true, requiredIn: []string{RoleOpenCRVSSide}, secret: true, help: "OpenCRVS-side: the system client's SHA secret: OpenCRVS signs webhook deliveries with it (X-Hub-Signature)"},
+	{name: "WEBHOOK_RESUBSCRIBE_INTERVAL", def: "6h", help: "OpenCRVS-side: how often the webhook subscriptions are checked and made again when OpenCRVS lost them"},
+	{name: "AID_SOURCE", def: "local", help: "OpenCRVS-side: local (this mediator makes each record's MOSIP application id, in AID_FORMAT, and adds it to the record as MOSIP_AID) or peer (the MOSIP side's GET /generateAid makes it); either way one AID per record, kept across redeliveries"},
+	{name: "PEER_CLIENT_ID", required: true, requiredIn: []string{RoleOpenCRVSSide}, help: "OpenCRVS-side: MOSIP client id whose token (from MOSIP_AUTH_URL) the MOSIP side accepts"},
+	{name: "PEER_CLIENT_SECRET", required: true, requiredIn: []string{RoleOpenCRVSSide}, secret: true, help: "its secret"},
+	{name: "WRITEBACK", def: "graphql", help: "OpenCRVS-side: how MOSIP's answer reaches the registered record: graphql (a birth's UIN token added as its MOSIP_PSUT_TOKEN_ID identifier with upsertRegistrationIdentifier, by the OPENCRVS_CLIENT_ID system client; nothing is written for a death) or country-config (POST {BRN|DRN, MOSIP_AID} and, for a birth, {BRN, MOSIP_PSUT_TOKEN_ID} to WRITEBACK_URL, as the Node mediator does)"},
+	{name: "WRITEBACK_URL", help: "OpenCRVS-side: the country config's endpoint for WRITEBACK=country-config, e.g. https://countryconfig.example.org/mosip-openhim-mediator"},
+	{name: "PEER_ROLES", def: "OPENCRVS_MEDIATOR", help: "MOSIP-side: comma-separated MOSIP roles, one of which the OpenCRVS side's token must carry (checked at MOSIP_VALIDATE_TOKEN_URL)"},
+	{name: "MOSIP_VALIDATE_TOKEN_URL", help: "MOSIP-side: auth manager .../v1/authmanager/authorize/admin/validateToken the OpenCRVS side's tokens are checked at (empty: derived from MOSIP_AUTH_URL)"},
+	{name: "UPLOAD_MODE", def: "sync-upload", help: "MOSIP-side: how a birth's packet reaches MOSIP: sync-upload (the packet is built here, synced with the registration processor and uploaded to its packet receiver, as the Java mediator does) or packet-manager (createPacket and the workflow, as the direct mediator does)"},
+	{name: "MOSIP_REGPROC_URL", help: "MOSIP-side: base URL of the key manager, registration processor sync and packet receiver, e.g. https://api-internal.example.org (empty: the scheme and host of MOSIP_PROCESS_PACKET_URL)"},
+	{name: "BIRTH_PROCESS", def: "OPENCRVS_NEW", help: "MOSIP-side: registration process of birth packets (the route ending in MOSIP's OpenCRVS stage)"},
+	{name: "DEATH_MODE", def: "deactivate", help: "MOSIP-side: how a death reaches MOSIP: deactivate (the deceased's UIN, found from their UIN or VID, is DEACTIVATED in the ID repository) or packet (a CRVS_DEATH packet, as the direct mediator sends)"},
+	{name: "PSUT_PARTNER", def: "opencrvs-partner", help: "MOSIP-side: partner the UIN token (PSUT) sent back to OpenCRVS is made for; the UIN itself never leaves MOSIP"},
+	{name: "PSUT_INTERMEDIARY_PARTNER", def: "mpartner-default-auth", help: "MOSIP-side: partner of the token's first hop"},
+	{name: "MOSIP_TOKENID_URL", help: "MOSIP-side: key manager .../v1/keymanager/tokenid (empty: derived from MOSIP_REGPROC_URL)"},
+	{name: "KAFKA_BROKERS", help: "MOSIP-side: comma-separated Kafka brokers, host:port: records go from intake to packet work through Kafka topics (empty: through the database's job queue)"},
+	{name: "KAFKA_BIRTH_TOPIC", def: "OPENCRVS_BIRTH_RECORDS", help: "MOSIP-side: Kafka topic of birth records"},
+	{name: "KAFKA_DEATH_TOPIC", def: "OPENCRVS_DEATH_RECORDS", help: "MOSIP-side: Kafka topic of death records"},
+	{name: "KAFKA_GROUP", def: "opencrvs-mosip", help: "MOSIP-side: Kafka consumer group, the same for every MOSIP-side mediator of a deployment"},
+	{name: "KAFKA_TLS", def: "false", help: "MOSIP-side: true: connect to the brokers over TLS (OUTBOUND_CA_FILE and the client certificate apply)"},
+	{name: "KAFKA_SASL_MECHANISM", help: "MOSIP-side: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)"},
+	{name: "KAFKA_SASL_USERNAME", help: "MOSIP-side: SASL user"},
+	{name: "KAFKA_SASL_PASSWORD", secret: true, help: "its password"},
+
 	{name: "MAX_BODY_BYTES", def: "10485760", help: "largest request body accepted (bytes)"},
 	{name: "CALL_TIMEOUT", def: "30s", help: "time limit of each call to MOSIP or OpenCRVS"},
 	{name: "RETRY_BASE_DELAY", def: "2s", help: "first retry delay; doubled per attempt"},
@@ -121,7 +180,7 @@ var options = []option{
 	{name: "RECONCILE_MAX_INTERVAL", def: "6h", help: "longest wait between two status checks of the same record (the wait doubles per check)"},
 	{name: "RECONCILE_INTERVAL", def: "1m", help: "how often reconciliation looks for records due for a status check"},
 	{name: "RECONCILE_BATCH", def: "500", help: "most records checked per reconciliation run"},
-	{name: "INTAKE_RATE_LIMIT", def: "200", help: "records per second each client may send to /events/registration and /events/death-reversal, with bursts of twice that; above it the answer is 429 with Retry-After (0: no limit)"},
+	{name: "INTAKE_RATE_LIMIT", def: "200", help: "records per second each client may send to /events/registration and /events/death-reversal (and, in the split design, to /opencrvs/v1/* and /birthReceiveNid), with bursts of twice that; above it the answer is 429 with Retry-After (0: no limit)"},
 	{name: "VERIFY_RATE_LIMIT", def: "20", help: "requests per second each client may send to /verify, /events/review, /verify-qr and E-Signet user info, with bursts of twice that (0: no limit)"},
 	{name: "TRUSTED_PROXIES", help: "comma-separated addresses or CIDRs of reverse proxies in front of the mediator: behind them, a client for the rate limits is the address in X-Forwarded-For"},
 	{name: "MAX_QUEUE_DEPTH", def: "10000", help: "records waiting to be submitted to MOSIP above which intake answers 503 with Retry-After (0: no limit); a backfill's historic records do not count (BACKFILL_MAX_WAITING bounds them)"},
@@ -270,6 +329,10 @@ type Config struct {
 	BackfillWorkers, BackfillMaxWaiting int
 	BackfillIdentifierType              string
 
+	// Role is MEDIATOR_ROLE; Split configures the split design's roles.
+	Role  string
+	Split SplitConfig
+
 	// FetchPollInterval overrides how often idle job queues poll (tests).
 	FetchPollInterval time.Duration
 	// SubscriptionCheck is how often the WebSub subscription job runs
@@ -287,6 +350,7 @@ type Config struct {
 // at once, one per line.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv, values: map[string]string{}}
+	r.role = cmp.Or(strings.TrimSpace(getenv("MEDIATOR_ROLE")), RoleDirect)
 	for _, o := range options {
 		r.read(o)
 	}
@@ -438,6 +502,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.VCVerify = r.vcVerify("MOSIP_VC_VERIFY", c.VCAllowList)
+	c.readSplit(&r)
 	if c.IDAAuthURL != "" {
 		for _, req := range []struct{ name, v string }{
 			{"PARTNER_MISP_LK", c.PartnerMISPLK}, {"PARTNER_ID", c.PartnerID},
@@ -469,6 +534,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 }
 
 type reader struct {
+	// role is MEDIATOR_ROLE: which options are required depends on it.
+	role   string
 	getenv func(string) string
 	values map[string]string
 	errs   []error
@@ -495,7 +562,7 @@ func (r *reader) read(o option) {
 	if v == "" {
 		v = o.def
 	}
-	if v == "" && o.required {
+	if v == "" && o.requiredFor(r.role) {
 		how := ""
 		if o.secret {
 			how = " (or " + o.name + "_FILE)"
@@ -690,8 +757,10 @@ func PrintOptions(w io.Writer) {
 	for _, o := range options {
 		def := o.def
 		switch {
-		case o.required:
+		case o.required && o.requiredIn == nil:
 			def = "(required)"
+		case o.required:
+			def = "(required in " + strings.Join(o.requiredIn, ", ") + ")"
 		case def == "":
 			def = "-"
 		}

@@ -28,6 +28,13 @@ func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 		}
 		t.Skipf("no %s (apt-get install chromium): browser test skipped", chromiumPath)
 	}
+	// The profile is not a t.TempDir: Chromium's helper processes can still
+	// be writing to it for a moment after the browser exits, and TempDir's
+	// one-shot removal then fails the test.
+	profile, err := os.MkdirTemp("", "chromium-profile-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Flag("headless", true),
@@ -40,7 +47,7 @@ func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
 	}
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
@@ -50,11 +57,34 @@ func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 		cancelTab()
 		cancelAlloc() // waits for the browser to exit
 		cancelTimeout()
+		for i := 0; ; i++ { // bounded: a profile that will not go is logged, not fatal
+			err := os.RemoveAll(profile)
+			if err == nil {
+				break
+			}
+			if i == 20 {
+				t.Logf("leaving the browser profile %s: %v", profile, err)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
-	if err := chromedp.Run(tab); err != nil { // start the browser now: a failure to start is reported as such
+	if err = chromedp.Run(tab); err != nil { // start the browser now: a failure to start is reported as such
 		t.Fatalf("start %s: %v", chromiumPath, err)
 	}
 	return tab
+}
+
+// follow runs an action that makes the page navigate (a click on a link, a
+// form's submit) and returns once the new page has loaded. Without it the
+// next step may run against the page being left: a list that already holds
+// the link waited for, or a document torn down mid-read ("Cannot find
+// context with specified id").
+func follow(action chromedp.Action) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := chromedp.RunResponse(ctx, action)
+		return err
+	})
 }
 
 // saveScreenshot writes png under the test's temporary directory and, when
@@ -112,7 +142,7 @@ func TestDashboardInBrowserRetriesADeadRecord(t *testing.T) {
 		chromedp.Navigate(base),
 		chromedp.WaitVisible("#token", chromedp.ByID),
 		chromedp.SendKeys("#token", "not-the-admin-token", chromedp.ByID),
-		chromedp.Submit("#token", chromedp.ByID),
+		follow(chromedp.Submit("#token", chromedp.ByID)),
 		chromedp.WaitVisible(".flash.err", chromedp.ByQuery),
 		chromedp.Text(".flash.err", &body, chromedp.ByQuery),
 	)
@@ -124,7 +154,7 @@ func TestDashboardInBrowserRetriesADeadRecord(t *testing.T) {
 	}
 	err = chromedp.Run(ctx,
 		chromedp.SendKeys("#token", testAdminToken, chromedp.ByID),
-		chromedp.Submit("#token", chromedp.ByID),
+		follow(chromedp.Submit("#token", chromedp.ByID)),
 		chromedp.WaitVisible("#states-h", chromedp.ByID),
 		chromedp.Text("main", &body, chromedp.ByQuery),
 	)
@@ -148,11 +178,11 @@ func TestDashboardInBrowserRetriesADeadRecord(t *testing.T) {
 	// Find it: the list, filtered to DEAD, searched by tracking id.
 	link := fmt.Sprintf(`table.list a[href="/ui/transactions/%s"]`, dead.ID)
 	err = chromedp.Run(ctx,
-		chromedp.Click(`nav a[href="/ui/transactions"]`, chromedp.ByQuery),
+		follow(chromedp.Click(`nav a[href="/ui/transactions"]`, chromedp.ByQuery)),
 		chromedp.WaitVisible("#q", chromedp.ByID),
 		chromedp.SendKeys("#q", rec.TrackingID, chromedp.ByID),
 		chromedp.SetValue("#state", "DEAD", chromedp.ByID),
-		chromedp.Click(`form.filters button[type="submit"]`, chromedp.ByQuery),
+		follow(chromedp.Click(`form.filters button[type="submit"]`, chromedp.ByQuery)),
 		chromedp.WaitVisible(link, chromedp.ByQuery),
 		chromedp.Text("table.list tbody", &body, chromedp.ByQuery),
 	)
@@ -165,7 +195,7 @@ func TestDashboardInBrowserRetriesADeadRecord(t *testing.T) {
 
 	// Open it: why it failed, and the Retry button.
 	err = chromedp.Run(ctx,
-		chromedp.Click(link, chromedp.ByQuery),
+		follow(chromedp.Click(link, chromedp.ByQuery)),
 		chromedp.WaitVisible("#retry", chromedp.ByID),
 		chromedp.Text("main", &body, chromedp.ByQuery),
 	)
@@ -187,7 +217,7 @@ func TestDashboardInBrowserRetriesADeadRecord(t *testing.T) {
 
 	// Retry, then watch it complete (the page reloads; bounded).
 	err = chromedp.Run(ctx,
-		chromedp.Click("#retry", chromedp.ByID),
+		follow(chromedp.Click("#retry", chromedp.ByID)),
 		chromedp.WaitVisible(".flash.ok", chromedp.ByQuery),
 		chromedp.Text(".flash.ok", &body, chromedp.ByQuery),
 	)
@@ -295,7 +325,7 @@ func TestDashboardInBrowserRetriesADeadRecord(t *testing.T) {
 
 	// Sign out: the pages ask for the token again.
 	err = chromedp.Run(ctx,
-		chromedp.Click(".logout button", chromedp.ByQuery),
+		follow(chromedp.Click(".logout button", chromedp.ByQuery)),
 		chromedp.WaitVisible("#token", chromedp.ByID),
 		chromedp.Navigate(base),
 		chromedp.WaitVisible("#token", chromedp.ByID),

@@ -78,21 +78,14 @@ func startSystem(t testing.TB, opts systemOptions) *system {
 	if opts.logger != nil {
 		log = opts.logger
 	}
-	partner := mustPartner(t)
 	dir := t.TempDir()
-	p12, err := mosip.EncodePKCS12(partner, "test-password")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p12Path := filepath.Join(dir, "partner.p12")
-	if err := os.WriteFile(p12Path, p12, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	partner, p12Path := writePartnerP12(t, dir)
 
 	simCfg := mosipsim.Config{Logger: log.With("component", "mosip-sim"), PartnerCert: partner.Cert, DeliveryRetryBase: 10 * time.Millisecond}
 	if opts.mosip != nil {
 		opts.mosip(&simCfg)
 	}
+	var err error
 	if simCfg.CredentialKey == nil {
 		if simCfg.CredentialKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 			t.Fatal(err)
@@ -324,6 +317,22 @@ func testLogger(t testing.TB) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// writePartnerP12 makes a partner key pair and writes it under dir as the
+// PKCS#12 keystore DECRYPT_P12_FILE_PATH names (password test-password).
+func writePartnerP12(t testing.TB, dir string) (*mosip.KeyPair, string) {
+	t.Helper()
+	partner := mustPartner(t)
+	p12, err := mosip.EncodePKCS12(partner, "test-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12Path := filepath.Join(dir, "partner.p12")
+	if err := os.WriteFile(p12Path, p12, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return partner, p12Path
 }
 
 func mustPartner(t testing.TB) *mosip.KeyPair {

@@ -260,6 +260,10 @@ func TestLogScanMatcher(t *testing.T) {
 		{`"dob":"2026-09-15"`, "2026-09-15", true},
 		{`"next":"2026-09-15T10:00:00Z"`, "2026-09-15", false},
 		{`"token":"eyJh.eyJw.c2ln"`, "eyJh.eyJw.c2ln", true},
+		{`"duration_ms":21.636}`, "636", false},
+		{`"ms":636.2}`, "636", false},
+		{`"addressLine1":"636"`, "636", true},
+		{`"msg":"plot 636."`, "636", true},
 	}
 	for _, tt := range tests {
 		if got := containsValue(tt.line, tt.value); got != tt.want {
@@ -413,9 +417,19 @@ func containsValue(line, v string) bool {
 		if end < len(line) && line[end] == 'T' && len(v) == 10 && v[4] == '-' {
 			continue
 		}
+		// A number inside a decimal number ("636" in a duration of
+		// 21.636 ms) is not the value.
+		if start > 1 && line[start-1] == '.' && isDigit(line[start-2]) && isDigit(v[0]) {
+			continue
+		}
+		if end+1 < len(line) && line[end] == '.' && isDigit(line[end+1]) && isDigit(v[len(v)-1]) {
+			continue
+		}
 		return true
 	}
 }
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 func isWordByte(b byte) bool {
 	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80

@@ -25,16 +25,25 @@ func OptionNames() []string {
 	return names
 }
 
-// RequiredOptions lists the variables `serve` cannot start without (a
-// secret may come from its NAME_FILE instead).
+// RequiredOptions lists the variables `serve` cannot start without in the
+// default role, direct (a secret may come from its NAME_FILE instead).
 func RequiredOptions() []string {
 	var names []string
 	for _, o := range options {
-		if o.required {
+		if o.requiredFor(RoleDirect) {
 			names = append(names, o.name)
 		}
 	}
 	return names
+}
+
+// requiredNote says where o is required: "required", or "required
+// (opencrvs-side, mosip-side)" for an option of some roles only.
+func (o option) requiredNote() string {
+	if o.requiredIn == nil {
+		return "required"
+	}
+	return "required (" + strings.Join(o.requiredIn, ", ") + ")"
 }
 
 // SecretOptions lists the variables that hold secrets.
@@ -60,7 +69,7 @@ func WriteOptionsMarkdown(w io.Writer) {
 		}
 		var kind []string
 		if o.required {
-			kind = append(kind, "required")
+			kind = append(kind, o.requiredNote())
 		}
 		if o.secret {
 			kind = append(kind, "secret, or `"+o.name+"_FILE`")
@@ -94,7 +103,7 @@ func WriteEnvExample(w io.Writer) {
 		fmt.Fprintln(w)
 		var notes []string
 		if o.required {
-			notes = append(notes, "required")
+			notes = append(notes, o.requiredNote())
 		}
 		if o.secret {
 			notes = append(notes, "secret, or "+o.name+"_FILE")
@@ -107,7 +116,7 @@ func WriteEnvExample(w io.Writer) {
 		for _, line := range wrap(o.help, 76) {
 			fmt.Fprintln(w, "#   "+line)
 		}
-		if o.required {
+		if o.requiredFor(RoleDirect) {
 			fmt.Fprintf(w, "%s=%s\n", o.name, o.def)
 		} else {
 			fmt.Fprintf(w, "#%s=%s\n", o.name, o.def)

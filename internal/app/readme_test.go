@@ -2,7 +2,9 @@ package app
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -136,5 +138,57 @@ func TestREADMESwitchingListsMosipAPIVariables(t *testing.T) {
 		if !named[v] {
 			t.Errorf("switching-from-mosip-api.md does not say what becomes of mosip-api's %s", v)
 		}
+	}
+}
+
+// docs/fuzzing.md records a ten-minute run of every fuzz target: a row
+// "| <package> | <target> | ... |" for each func Fuzz… in the module's
+// test files, and no row for a target that does not exist.
+func TestFuzzingRecordListsEveryTarget(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/fuzzing.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `?([a-z0-9/]+)`? \\| `?(Fuzz[A-Za-z0-9_]+)`? \\|")
+	listed := map[string]bool{}
+	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
+		listed[m[1]+" "+m[2]] = true
+	}
+	target := regexp.MustCompile(`(?m)^func (Fuzz[A-Za-z0-9_]+)\(\w+ \*testing\.F\)`)
+	var found []string
+	err = filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".") && path != "../..") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		pkg := filepath.ToSlash(filepath.Dir(strings.TrimPrefix(path, "../../")))
+		for _, m := range target.FindAllStringSubmatch(string(src), -1) {
+			found = append(found, pkg+" "+m[1])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) < 40 {
+		t.Fatalf("found %d fuzz targets in the module, want at least 40: the walk missed files", len(found))
+	}
+	for _, f := range found {
+		if !listed[f] {
+			t.Errorf("fuzz target %s has no ten-minute run in docs/fuzzing.md: run it (the command is there) and add its row", f)
+		}
+		delete(listed, f)
+	}
+	for f := range listed {
+		t.Errorf("docs/fuzzing.md lists %s, which is not a fuzz target of the module", f)
 	}
 }

@@ -10,9 +10,11 @@ import (
 
 	"opencrvs-mosip/internal/bridge"
 	"opencrvs-mosip/internal/loadgen"
+	"opencrvs-mosip/internal/mosip"
 	"opencrvs-mosip/internal/sim/mosipsim"
 	"opencrvs-mosip/internal/sim/opencrvssim"
 	"opencrvs-mosip/internal/store"
+	"opencrvs-mosip/internal/websub"
 )
 
 // reversalToken is an OpenCRVS token that may ask for death reversals.
@@ -320,6 +322,28 @@ func TestE2EIdentityUpdatesReachOpenCRVS(t *testing.T) {
 	}
 	if _, ok := u.Fields["UIN"]; ok {
 		t.Errorf("the UIN was sent to OpenCRVS")
+	}
+
+	// A forged change of that identity (no signature, another secret's,
+	// sha1) is refused and changes nothing: not recorded, not sent on.
+	forged, err := json.Marshal(mosip.IdentityEvent{Publisher: mosip.PublisherIDRepo, Topic: "IDENTITY_UPDATED", Event: mosip.IdentityEventMsg{
+		ID: "e-forged", Data: mosip.IdentityEventData{UIN: *birth.NationalID, Process: "CRVS_UPDATE", Status: "ACTIVATED", ChangedAttributes: []string{"fullName"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, sig := range map[string]string{"missing": "", "wrong secret": websub.Sign([]byte("guess"), forged), "sha1": "sha1=" + strings.Repeat("0", 40)} {
+		h := http.Header{}
+		if sig != "" {
+			h.Set(websub.SignatureHeader, sig)
+		}
+		var p problemAnswer
+		if st := do(t, "POST", s.mediatorURL+"/websub/identity", h, forged, &p); st != http.StatusUnauthorized || p.Field != websub.SignatureHeader {
+			t.Errorf("forged identity delivery, signature %s: status %d %+v, want 401 naming %s", name, st, p, websub.SignatureHeader)
+		}
+	}
+	if seen, _ := s.mediator.Store().SeenDelivery(t.Context(), "e-forged"); seen {
+		t.Error("a forged identity delivery was recorded")
 	}
 
 	// An identity the mediator never registered.

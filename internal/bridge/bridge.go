@@ -60,6 +60,14 @@ const (
 	// the national ID is added to the registered record
 	// (upsertRegistrationIdentifier) instead of confirming it.
 	IntakeBackfill Intake = "backfill"
+	// IntakeWebhook is a signed OpenCRVS webhook delivery (BIRTH_REGISTERED,
+	// DEATH_REGISTERED) received by the OpenCRVS-side mediator: the record
+	// is forwarded, sealed, to the MOSIP-side mediator, and MOSIP's answer
+	// is written to the registered record.
+	IntakeWebhook Intake = "webhook"
+	// IntakePeer is a record the MOSIP-side mediator received, sealed, from
+	// the OpenCRVS-side mediator: MOSIP's answer goes back to that peer.
+	IntakePeer Intake = "peer"
 )
 
 // Record is one OpenCRVS record, normalised so that country rules and

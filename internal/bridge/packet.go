@@ -1,6 +1,9 @@
 package bridge
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // MOSIP registration processes the mediator starts.
 const (
@@ -17,6 +20,20 @@ const (
 // identity a death or an update is about (MOSIP's ID schema has UIN and vid;
 // the Node mosip-api sends nationalIdNumber).
 var IdentityRefFields = []string{"UIN", "VID", "vid", "nationalIdNumber"}
+
+// IdentityRef is the first of IdentityRefFields that fields give as a
+// non-blank string, and its value (trimmed); "", "" when none does.
+func IdentityRef(fields map[string]json.RawMessage) (field, value string) {
+	for _, f := range IdentityRefFields {
+		var v string
+		if raw, ok := fields[f]; ok && json.Unmarshal(raw, &v) == nil {
+			if v = strings.TrimSpace(v); v != "" {
+				return f, v
+			}
+		}
+	}
+	return "", ""
+}
 
 // Packet is what the mediator sends to MOSIP for one transaction: the
 // identity fields of the MOSIP ID schema and the packet's meta information.
@@ -36,6 +53,11 @@ type Packet struct {
 	// supplied one.
 	SchemaJSON   string       `json:"schemaJson,omitempty"`
 	Notification Notification `json:"notification"`
+	// Record is, on the OpenCRVS-side mediator, the OpenCRVS webhook
+	// payload as received: what is forwarded, sealed, to the MOSIP side,
+	// which maps it itself (the existing Java mediator expects exactly
+	// that payload).
+	Record json.RawMessage `json:"record,omitempty"`
 }
 
 // Notification is who MOSIP notifies about the registration (workflow

@@ -57,7 +57,13 @@ func (s State) Waiting() bool { return s.Valid() && !s.Final() }
 type Transaction struct {
 	// ID is the MOSIP application id (AID): the registration id of the
 	// packet, which MOSIP echoes in the credential.
-	ID      string
+	ID string
+	// PeerID is, in the split design, the id of the same record at the
+	// other mediator: on the OpenCRVS side the AID the MOSIP side gave it,
+	// on the MOSIP side the OpenCRVS side's transaction id (the envelope
+	// id). "" until known, and for a mediator that does both sides. Set
+	// once: no two transactions have the same.
+	PeerID  string
 	Kind    EventKind
 	Version OpenCRVSVersion
 	Intake  Intake
@@ -78,7 +84,10 @@ type Transaction struct {
 	SkipReason string
 	Attempts   int
 	LastError  string
-	// UIN and VID are known once MOSIP issued them.
+	// UIN and VID are known once MOSIP issued them. On the OpenCRVS side
+	// of the split design (IntakeWebhook) UIN holds instead the UIN token
+	// (PSUT) MOSIP made for OpenCRVS: the UIN never leaves MOSIP (see
+	// UINToken).
 	UIN string
 	VID string
 	// Corrects is, for a correction, the ID of the transaction of the
@@ -108,6 +117,15 @@ type Transaction struct {
 // death or a correction.
 func (t *Transaction) IssuesNationalID() bool {
 	return t.Kind == EventBirth && t.Corrects == ""
+}
+
+// UINToken is, on the OpenCRVS side of the split design, the UIN token
+// (PSUT) the MOSIP side sent back for a birth; "" for other transactions.
+func (t *Transaction) UINToken() string {
+	if t.Intake != IntakeWebhook {
+		return ""
+	}
+	return t.UIN
 }
 
 // NationalID is the identifier OpenCRVS stores for the person: the VID when

@@ -60,12 +60,28 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 	opencrvsVersion := fs.String("opencrvs-version", opencrvssim.Version18, "OpenCRVS simulator: version of records sent without \"version\" (1.8: FHIR/GraphQL, 1.9: EventDocument/tRPC); the mediator takes both")
 	logLevel := fs.String("log-level", firstNonEmpty(env("LOG_LEVEL"), "info"), "debug, info, warn or error")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060")
+	design := fs.String("design", designDirect, "direct: one mediator between the simulators; split: an OpenCRVS-side and a MOSIP-side mediator, each with its own database, records crossing between them sealed")
+	opencrvsSideAddr := fs.String("opencrvs-side-addr", "127.0.0.1:2025", "--design split: OpenCRVS-side mediator listen address")
+	mosipSideAddr := fs.String("mosip-side-addr", "127.0.0.1:2026", "--design split: MOSIP-side mediator listen address")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	log, err := telemetry.NewLogger(stderr, *logLevel, "text")
 	if err != nil {
 		return err
+	}
+	switch *design {
+	case designDirect:
+	case designSplit:
+		if *databaseURL != "" {
+			return errors.New("--database-url: --design split runs two mediators, each with its own SQLite database under --data; leave it out")
+		}
+		return runDevSplit(ctx, devSplitOptions{
+			flags: fs, dataDir: *dataDir, logLevel: *logLevel, stageDelay: *stageDelay, pprofAddr: *pprofAddr,
+			opencrvsAddr: *opencrvsAddr, mosipAddr: *mosipAddr, opencrvsSideAddr: *opencrvsSideAddr, mosipSideAddr: *mosipSideAddr,
+		}, env, stdout, stderr, log)
+	default:
+		return fmt.Errorf("--design %q: want %s or %s", *design, designDirect, designSplit)
 	}
 	storeKeyPath, err := devStoreKey(*dataDir)
 	if err != nil {
@@ -78,28 +94,14 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 
 	// Listen first, so that every URL is known before anything is wired
 	// (port 0 picks a free port).
-	var lns []net.Listener
+	lns, err := devListen(fs, stderr, []devAddr{{"mediator-addr", *mediatorAddr}, {"mosip-addr", *mosipAddr}, {"opencrvs-addr", *opencrvsAddr}})
+	if err != nil {
+		return err
+	}
 	closeAll := func() {
 		for _, ln := range lns {
 			ln.Close()
 		}
-	}
-	explicit := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
-	for _, a := range []struct{ flag, addr string }{{"mediator-addr", *mediatorAddr}, {"mosip-addr", *mosipAddr}, {"opencrvs-addr", *opencrvsAddr}} {
-		ln, err := net.Listen("tcp", a.addr)
-		if err != nil && !explicit[a.flag] && errors.Is(err, syscall.EADDRINUSE) {
-			// The default port is taken (another program, another dev):
-			// take any free port rather than fail; the URLs are printed.
-			host, _, _ := net.SplitHostPort(a.addr)
-			fmt.Fprintf(stderr, "note: %s is in use; using another port (set -%s to choose)\n", a.addr, a.flag)
-			ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
-		}
-		if err != nil {
-			closeAll()
-			return fmt.Errorf("listen on %s: %w (choose another address with -%s)", a.addr, err, a.flag)
-		}
-		lns = append(lns, ln)
 	}
 	mediatorURL, mosipURL, opencrvsURL := baseURL(lns[0]), baseURL(lns[1]), baseURL(lns[2])
 
@@ -180,17 +182,10 @@ func runDev(ctx context.Context, args []string, env Env, stdout, stderr io.Write
 		"OIDP_CLIENT_PRIVATE_KEY_PATH":    esignetKey,
 		"OIDP_CLIENT_ID":                  devESignetClient,
 		"CLIENT_APP_URL":                  devClientAppURL,
-		"LOG_LEVEL":                       *logLevel,
-		"LOG_FORMAT":                      "text",
-		"SHUTDOWN_TIMEOUT":                "10s",
 		"MOSIP_IDENTITY_UPDATE_TOPIC":     mosip.TopicIdentityUpdated,
 		"OPENCRVS_IDENTITY_UPDATE_URL":    opencrvsURL + opencrvssim.PathIdentityUpdates,
 		"OPENCRVS_IDENTITY_UPDATE_SECRET": devIdentityUpdateSecret,
-		// The simulator takes seconds, not MOSIP's minutes, per packet.
-		"RECONCILE_AFTER":        "30s",
-		"RECONCILE_MAX_INTERVAL": "5m",
-		"RECONCILE_INTERVAL":     "5s",
-	}))
+	}, devRuntime(*logLevel), devReconcile))
 	if err != nil {
 		closeAll()
 		return fmt.Errorf("invalid configuration:\n%w", err)
@@ -251,6 +246,35 @@ Stop with Ctrl-C.
 	return mediatorErr
 }
 
+// devAddr is a listen address and the flag that sets it.
+type devAddr struct{ flag, addr string }
+
+// devListen listens on each address, in order. A default port that is
+// taken (another program, another dev) is replaced by any free port rather
+// than failing, since the URLs are printed; an address given on the
+// command line is taken as it is.
+func devListen(fs *flag.FlagSet, stderr io.Writer, addrs []devAddr) ([]net.Listener, error) {
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	var lns []net.Listener
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a.addr)
+		if err != nil && !explicit[a.flag] && errors.Is(err, syscall.EADDRINUSE) {
+			host, _, _ := net.SplitHostPort(a.addr)
+			fmt.Fprintf(stderr, "note: %s is in use; using another port (set -%s to choose)\n", a.addr, a.flag)
+			ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+		}
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("listen on %s: %w (choose another address with -%s)", a.addr, err, a.flag)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
 // devEnv is the development configuration: values given in the real
 // environment win, so that any setting can be tried in dev.
 func devEnv(env Env, defaults ...map[string]string) Env {
@@ -265,6 +289,21 @@ func devEnv(env Env, defaults ...map[string]string) Env {
 		}
 		return ""
 	}
+}
+
+// devRuntime is what every mediator dev runs shares: readable logs at
+// level and a short shutdown.
+func devRuntime(level string) map[string]string {
+	return map[string]string{"LOG_LEVEL": level, "LOG_FORMAT": "text", "SHUTDOWN_TIMEOUT": "10s"}
+}
+
+// devReconcile paces reconciliation for the MOSIP simulator, which takes
+// seconds, not MOSIP's minutes, per packet. It is for the mediators that
+// submit to MOSIP (direct, mosip-side).
+var devReconcile = map[string]string{
+	"RECONCILE_AFTER":        "30s",
+	"RECONCILE_MAX_INTERVAL": "5m",
+	"RECONCILE_INTERVAL":     "5s",
 }
 
 // devStoreKey returns the file holding dev's STORE_ENCRYPTION_KEY under

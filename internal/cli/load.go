@@ -24,6 +24,7 @@ func runLoad(ctx context.Context, args []string, env Env, stdout, stderr io.Writ
 	fs.StringVar(&cfg.Kind, "kind", "birth", "birth, death or mixed (per 8 records: 4 births, 2 deaths of people born earlier in the run, a birth and a death correction)")
 	fs.StringVar(&cfg.Mode, "mode", "fhir", "fhir (1.8 FHIR bundles, 1.9 EventDocuments: the mediator decides and maps), mapped (the country config's mapped payload) or mixed")
 	fs.StringVar(&cfg.Version, "version", "", "OpenCRVS version of the records: 1.8, 1.9 or mixed (empty: the simulator's default, see dev --opencrvs-version); 1.9 records are answered through tRPC, and only 1.8 records are corrected")
+	fs.StringVar(&cfg.Delivery, "delivery", "", "webhook: against dev --design split, the simulator registers each record and delivers it by webhook to the OpenCRVS-side mediator; a record completes when MOSIP's answer is written back to it (births only). Empty: records are sent to the mediator, which confirms or rejects them")
 	fs.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "how long one record may take before it counts as failed")
 	fs.DurationVar(&cfg.PhasesTimeout, "phases-timeout", loadgen.DefaultPhasesTimeout, "with --mediator: how long reading the transactions may take (records not read by then count as unread)")
 	if err := parse(fs, args); err != nil {

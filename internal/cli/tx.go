@@ -307,6 +307,11 @@ func printDetail(w io.Writer, d admin.Detail) {
 	row("Last error", d.LastError)
 	row("Reject reason", d.RejectReason)
 	row("Skip reason", d.SkipReason)
+	row("Peer id", d.PeerID)
+	if d.Stage != nil {
+		row("MOSIP side stage", d.Stage.Status+" (rid "+d.Stage.RID+", "+d.Stage.UpdatedAt.Format(time.RFC3339)+")")
+		row("Stage reason", d.Stage.Reason)
+	}
 	row("Retry would", d.Retry)
 	if d.NextStatusCheck != nil {
 		row("Next status check", d.NextStatusCheck.Format(time.RFC3339))

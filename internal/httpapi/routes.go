@@ -103,6 +103,8 @@ type Config struct {
 	Metrics *telemetry.Metrics
 	// Readiness configures /readyz (health.go).
 	Readiness Readiness
+	// Split configures the split design's endpoints (nil: they answer 404).
+	Split *SplitConfig
 
 	// routeSeen, when set, is told the pattern of every route New
 	// registers: the OpenAPI test lists the routes with it.
@@ -175,6 +177,8 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("POST /websub/identity/", h.identityDelivery)
 
 	// Operators.
+	h.splitRoutes(mux) // the split design's roles (split.go)
+
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
 	// Prometheus; no credentials (ARCHITECTURE.md section 7).

@@ -100,7 +100,12 @@ func (h *handler) websubDelivery(w http.ResponseWriter, r *http.Request) {
 		h.undeliverable(w, r, &ev, eventID, store.DeliveryUndecryptable, err.Error())
 		return
 	}
-	apply := h.checkCredential(w, r, &ev, body, eventID, cred.RegistrationID, plain)
+	cred.BRN, cred.RequestID = ev.Event.Data.OpencrvsBRN, ev.Event.TransactionID
+	aid := cred.RegistrationID
+	if cred.BRN != "" {
+		aid = "" // MOSIP's OpenCRVS stage credential names a VID there: personal data
+	}
+	apply := h.checkCredential(w, r, &ev, body, eventID, aid, plain)
 	clear(plain) // personal data: keep it no longer than needed
 	if !apply {
 		return

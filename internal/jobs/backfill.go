@@ -174,9 +174,31 @@ func (r *Runner) upsertNationalID(ctx context.Context, tr *bridge.Transaction, t
 	if nid == "" {
 		return bridge.Errorf(bridge.EConflict, "MOSIP issued no national ID for this birth")
 	}
+	return r.upsertIdentifier(ctx, tr, typ, nid)
+}
+
+// upsertIdentifiers adds a split-design birth's UIN token as the record's
+// MOSIP_PSUT_TOKEN_ID identifier (OpenCRVS side, WRITEBACK=graphql); a
+// death has nothing to add (its AID is written with
+// WRITEBACK=country-config only: OpenCRVS's GraphQL has no MOSIP_AID
+// identifier type).
+func (r *Runner) upsertIdentifiers(ctx context.Context, tr *bridge.Transaction) error {
+	tok := tr.UINToken()
+	if tr.Kind != bridge.EventBirth {
+		return nil
+	}
+	if tok == "" {
+		return bridge.Errorf(bridge.EConflict, "the MOSIP side sent no UIN token for this birth, so there is nothing to write to OpenCRVS")
+	}
+	return r.upsertIdentifier(ctx, tr, "MOSIP_PSUT_TOKEN_ID", tok)
+}
+
+// upsertIdentifier adds the identifier typ=value to the registered record
+// of tr with the system client's token.
+func (r *Runner) upsertIdentifier(ctx context.Context, tr *bridge.Transaction, typ, value string) error {
 	sys := r.cfg.Backfill.System
 	if sys == nil {
-		return bridge.Errorf(bridge.EInvalid, "no OpenCRVS system client is configured (OPENCRVS_CLIENT_ID, OPENCRVS_CLIENT_SECRET): backfilled records get their national ID with it; configure it, restart, then retry the transaction")
+		return bridge.Errorf(bridge.EInvalid, "no OpenCRVS system client is configured (OPENCRVS_CLIENT_ID, OPENCRVS_CLIENT_SECRET): registered records get their national ID with it; configure it, restart, then retry the transaction")
 	}
 	callCtx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	defer cancel()
@@ -184,7 +206,7 @@ func (r *Runner) upsertNationalID(ctx context.Context, tr *bridge.Transaction, t
 	if err != nil {
 		return err
 	}
-	err = r.cfg.OpenCRVS.UpsertRegistrationIdentifier(callCtx, token, tr.RecordID, typ, nid)
+	err = r.cfg.OpenCRVS.UpsertRegistrationIdentifier(callCtx, token, tr.RecordID, typ, value)
 	if ge := (*opencrvs.GraphQLError)(nil); errors.As(err, &ge) && ge.StatusCode == 401 {
 		sys.Invalidate(token)
 		return fmt.Errorf("%w: %w", errSystemTokenRefused, err)

@@ -20,6 +20,11 @@ const NationalIDType = "NATIONAL_ID"
 // issued, or without one when the rules did not forward the record.
 type ConfirmArgs struct {
 	TransactionID string `json:"transaction_id"`
+	// CredentialRequestID is, on the MOSIP side of the split design, the
+	// credential's request id (the CREDENTIAL_ISSUED event's
+	// transactionId): its status is published once the OpenCRVS side has
+	// the result.
+	CredentialRequestID string `json:"credential_request_id,omitempty"`
 }
 
 func (ConfirmArgs) Kind() string { return "confirm" }
@@ -56,6 +61,9 @@ func (w *confirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) e
 	if tr.Intake == bridge.IntakeBackfill {
 		// Registered before: its national ID is added (backfill.go).
 		return r.confirmBackfilled(ctx, tr, job.JobRow)
+	}
+	if tr.Intake == bridge.IntakeWebhook || tr.Intake == bridge.IntakePeer {
+		return r.confirmSplit(ctx, tr, job) // split.go
 	}
 	if err := r.checkToken(tr); err != nil {
 		return r.failure(ctx, tr.ID, confirmable, job.JobRow, false, err)
@@ -133,6 +141,9 @@ func (w *rejectWorker) Work(ctx context.Context, job *river.Job[RejectArgs]) err
 	if tr.Intake == bridge.IntakeBackfill {
 		// Registered before: nothing to reject in OpenCRVS (backfill.go).
 		return r.reportBackfilled(ctx, tr, job.JobRow)
+	}
+	if tr.Intake == bridge.IntakeWebhook || tr.Intake == bridge.IntakePeer {
+		return r.reportSplit(ctx, tr, job) // split.go
 	}
 	if err := r.checkToken(tr); err != nil {
 		return r.failure(ctx, tr.ID, rejectable, job.JobRow, false, err)

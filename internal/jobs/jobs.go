@@ -81,8 +81,10 @@ type Config struct {
 	// came; nil: such births wait for the credential.
 	Identities IdentityLookup
 	Packet     PacketConfig
-	Retry      RetryPolicy
-	Reconcile  ReconcileConfig
+	// Split configures the split design's jobs (split.go).
+	Split     SplitConfig
+	Retry     RetryPolicy
+	Reconcile ReconcileConfig
 	// Reasons explains MOSIP's refusals to registrars (DefaultReasons when
 	// nil).
 	Reasons Reasons
@@ -163,6 +165,9 @@ func New(cfg Config) (*Runner, error) {
 		rc.Batch = DefaultReconcile.Batch
 	}
 	r := &Runner{cfg: cfg, log: cfg.Logger}
+	if r.cfg.Split.Peer != nil && r.cfg.Split.WriteBack == nil {
+		r.cfg.Split.WriteBack = graphQLWriteBack{r}
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &submitWorker{r: r})
 	river.AddWorker(workers, &confirmWorker{r: r})
@@ -203,6 +208,7 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.IdentityUpdates != nil {
 		river.AddWorker(workers, &identityUpdateWorker{r: r})
 	}
+	periodic = append(periodic, r.addSplitJobs(workers)...)
 	var middleware []rivertype.Middleware
 	if cfg.Tracer != nil {
 		middleware = append(middleware, &tracing{r: r, tracer: cfg.Tracer})

@@ -58,6 +58,14 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 			return err
 		}
 	}
+	switch {
+	case tr.Intake == bridge.IntakeWebhook:
+		return w.forward(ctx, tr, job) // split.go
+	case tr.Intake == bridge.IntakePeer && tr.Kind == bridge.EventDeath && r.cfg.Split.DeactivateDeaths:
+		return w.deactivate(ctx, tr, job)
+	case tr.Intake == bridge.IntakePeer && tr.Kind == bridge.EventBirth && r.cfg.Split.Uploader != nil:
+		return w.uploadPacket(ctx, tr, job)
+	}
 	if tr.Packet.Process == "" {
 		// Imported from the Node mosip-api, which kept no packet: sending
 		// an empty one would make MOSIP refuse the record in the

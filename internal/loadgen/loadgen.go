@@ -20,6 +20,12 @@
 // cap delayed. Every record is bounded by Timeout, and cancelling the
 // context stops the run promptly with a partial Result.
 //
+// With Delivery "webhook" (the split design, `dev --design split`) the
+// simulator registers each record at once and delivers it to its webhook
+// subscribers, the OpenCRVS-side mediator; a record is completed when
+// MOSIP's answer is written back to it: an identifier added through
+// upsertRegistrationIdentifier or a country-config write-back.
+//
 // With MediatorURLs and AdminToken, Run then reads each completed record's
 // transaction from the mediator's admin API and reports per-phase latencies
 // (Result.Phases).
@@ -78,6 +84,13 @@ type Config struct {
 	// simulator (`dev --opencrvs-version`). Corrections are only made of
 	// 1.8 records (the mediator does not support 1.9 corrections yet).
 	Version string
+	// Delivery is how the simulator hands records over: "" (POSTed to the
+	// mediator, which confirms or rejects them) or DeliveryWebhook
+	// (registered at once and delivered to the webhook subscribers; see
+	// the package documentation). Webhook runs send OpenCRVS 1.8 FHIR
+	// births only: the simulator delivers no corrections, and a death's
+	// end writes nothing OpenCRVS shows.
+	Delivery string
 	// Timeout bounds one record, from sending it to its final status;
 	// default 2 minutes.
 	Timeout time.Duration
@@ -265,6 +278,25 @@ func (cfg Config) withDefaults() (Config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("version %q: want 1.8, 1.9 or mixed", cfg.Version))
 	}
+	switch cfg.Delivery {
+	case "":
+	case DeliveryWebhook:
+		if cfg.Kind != KindBirth {
+			// A death's answer is not written to OpenCRVS with
+			// WRITEBACK=graphql, and the deceased of a webhook death is
+			// no one MOSIP knows (a birth ended by the split design has
+			// no NATIONAL_ID for "of"): nothing would show it completed.
+			errs = append(errs, fmt.Errorf("kind %s: webhook delivery sends births only (a death's end is not visible in OpenCRVS)", cfg.Kind))
+		}
+		if cfg.Mode != "fhir" {
+			errs = append(errs, fmt.Errorf("mode %q: webhook delivery sends FHIR bundles, as OpenCRVS 1.8 does", cfg.Mode))
+		}
+		if cfg.Version != "" && cfg.Version != "1.8" {
+			errs = append(errs, fmt.Errorf("version %q: webhook delivery is OpenCRVS 1.8's", cfg.Version))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("delivery %q: want %q or none", cfg.Delivery, DeliveryWebhook))
+	}
 	if cfg.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %v: want a positive duration", cfg.Timeout))
 	} else if cfg.Timeout == 0 {
@@ -295,6 +327,14 @@ func checkBaseURL(s string) error {
 	}
 	return nil
 }
+
+// DeliveryWebhook is Config.Delivery of the split design.
+const DeliveryWebhook = "webhook"
+
+// CauseNoSubscriber is the failure of a webhook record no one was
+// subscribed to (the OpenCRVS-side mediator is not running, or has not
+// subscribed yet).
+const CauseNoSubscriber = "no_webhook_subscriber"
 
 // Kinds of records.
 const (
@@ -407,6 +447,9 @@ func (cfg Config) requestBody(i int, kind, of string) []byte {
 	if of != "" {
 		req["of"] = of
 	}
+	if cfg.Delivery != "" {
+		req["delivery"] = cfg.Delivery
+	}
 	if kind == KindBirthCorrection || kind == KindDeathCorrection {
 		delete(req, "mode")
 		delete(req, "version") // a correction goes as the record it corrects
@@ -423,6 +466,11 @@ type recordAnswer struct {
 	Status     string  `json:"status"`
 	Reason     *string `json:"reason"`
 	NationalID *string `json:"nationalId"`
+	// Webhook delivery: the subscribers the record was delivered to, and
+	// what MOSIP's answer wrote back to it.
+	Subscribers       []struct{ Status int } `json:"subscribers"`
+	IdentifierUpserts int                    `json:"identifierUpserts"`
+	WriteBacks        int                    `json:"writeBacks"`
 }
 
 // runRecord sends record i as client cl and follows it to its final
@@ -465,6 +513,9 @@ func runRecord(ctx context.Context, cfg Config, cl *client, i int, runStart time
 	o.acceptLatency = time.Since(sent)
 	o.acceptedAt = time.Since(runStart)
 	c.accepted.Add(1)
+	if cfg.Delivery == DeliveryWebhook {
+		return awaitWriteBack(rctx, cl, ans, sent, o, failErr)
+	}
 
 	target := cl.simulator + "/sim/records/" + url.PathEscape(ans.ID)
 	deadline := sent.Add(cfg.Timeout)
@@ -504,6 +555,43 @@ func runRecord(ctx context.Context, cfg Config, cl *client, i int, runStart time
 			}
 		default:
 			return fail(CauseBadAnswer)
+		}
+	}
+}
+
+// Polling of a webhook record for its write-back: the simulator registers
+// it at once, so there is nothing to long-poll for.
+const (
+	firstWriteBackPoll = 50 * time.Millisecond
+	maxWriteBackPoll   = 500 * time.Millisecond
+)
+
+// awaitWriteBack follows a record sent with webhook delivery until MOSIP's
+// answer is written back to it (completed) or its deadline (timeout).
+// Nothing in OpenCRVS says that the mediators refused a record, so a
+// refusal shows as a timeout.
+func awaitWriteBack(rctx context.Context, cl *client, ans recordAnswer, sent time.Time, o outcome, failErr func(error) outcome) outcome {
+	if len(ans.Subscribers) == 0 {
+		o.cause = CauseNoSubscriber
+		return o
+	}
+	target := cl.simulator + "/sim/records/" + url.PathEscape(ans.ID)
+	for wait := firstWriteBackPoll; ; wait = min(2*wait, maxWriteBackPoll) {
+		var rec recordAnswer
+		status, err := CallJSON(rctx, cl.http, http.MethodGet, target, nil, &rec)
+		if err != nil {
+			return failErr(err)
+		}
+		if status != http.StatusOK {
+			o.cause = "http_" + strconv.Itoa(status)
+			return o
+		}
+		if rec.IdentifierUpserts > 0 || rec.WriteBacks > 0 {
+			o.completed, o.final, o.latency = true, true, time.Since(sent)
+			return o
+		}
+		if err := sleep(rctx, wait); err != nil {
+			return failErr(err)
 		}
 	}
 }

@@ -14,6 +14,11 @@ type Credential struct {
 	RegistrationID string
 	UIN            string
 	VID            string
+	// BRN and RequestID are not read from the credential but from its
+	// delivery: the opencrvsBRN MOSIP's OpenCRVS stage added (the split
+	// design finds the record by it) and the credential request id (the
+	// event's transactionId).
+	BRN, RequestID string
 }
 
 // ParseCredential reads a decrypted credential. Subject values may be

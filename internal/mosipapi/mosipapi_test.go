@@ -185,7 +185,7 @@ func TestImport(t *testing.T) {
 	if err := raw.QueryRow(`SELECT token FROM transactions WHERE id = '100011234567890'`).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(stored, "v1:k1:") || strings.Contains(stored, birth18) {
+	if !strings.HasPrefix(stored, "v2:k1:") || strings.Contains(stored, birth18) {
 		t.Errorf("the stored token is not sealed: %.20q...", stored)
 	}
 

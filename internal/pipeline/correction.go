@@ -208,11 +208,5 @@ func identityRef(reg *bridge.Transaction) (field, value string) {
 		}
 		return "", ""
 	}
-	for _, f := range bridge.IdentityRefFields {
-		var v string
-		if raw, ok := reg.Packet.Fields[f]; ok && json.Unmarshal(raw, &v) == nil && v != "" {
-			return f, v
-		}
-	}
-	return "", ""
+	return bridge.IdentityRef(reg.Packet.Fields)
 }

@@ -39,17 +39,38 @@ func issuableDead(tr *bridge.Transaction) bool {
 // the AID inside the credential, never by anything the caller says. A
 // delivery whose event id was seen before changes nothing.
 func (s *Service) ApplyCredential(ctx context.Context, eventID string, cred *mosip.Credential) (_ string, err error) {
-	ctx, span := s.recordSpan(ctx, "credential issued", cred.RegistrationID)
+	// A credential of MOSIP's OpenCRVS stage (split design) is issued for
+	// a VID: its "registration id" is personal data, never a transaction
+	// id to log or trace; the record is found by its registration number.
+	named := cred.RegistrationID
+	if cred.BRN != "" {
+		named = ""
+	}
+	ctx, span := s.recordSpan(ctx, "credential issued", named)
 	defer func() { endSpan(span, err) }()
+	var found string // the transaction the credential is for, once known
 	outcome, err := s.applyDelivery(ctx, func(tx *store.Tx) (store.Delivery, error) {
-		d := store.Delivery{EventID: eventID, TransactionID: cred.RegistrationID}
+		d := store.Delivery{EventID: eventID, TransactionID: named}
 		tr, err := tx.Transaction(ctx, cred.RegistrationID)
+		if cred.BRN != "" && bridge.ErrorCodeOf(err) == bridge.ENotFound {
+			// MOSIP's OpenCRVS stage issues the credential of a VID and
+			// names the record by its registration number (split design).
+			tr, err = tx.PeerBirthByRegistrationNumber(ctx, cred.BRN)
+			if err == nil {
+				d.TransactionID = tr.ID
+			}
+		}
 		switch {
 		case bridge.ErrorCodeOf(err) == bridge.ENotFound:
 			d.Outcome, d.TransactionID = store.DeliveryUnknownAID, ""
 			d.Detail = "no transaction has the credential's registration id"
 		case err != nil:
 			return d, err
+		default:
+			found = tr.ID
+		}
+		switch {
+		case tr == nil:
 		case tr.IssuesNationalID() && cred.UIN == "" && cred.VID == "":
 			d.Outcome, d.Detail = OutcomeNoNationalID, "a birth credential without UIN or VID"
 		case tr.State == bridge.StateDead && !issuableDead(tr):
@@ -68,8 +89,13 @@ func (s *Service) ApplyCredential(ctx context.Context, eventID string, cred *mos
 				d.Outcome, d.Detail = store.DeliveryIgnored, "the transaction was already "+string(tr.State)
 				break
 			}
-			if err := s.Jobs.EnqueueConfirmOf(ctx, tx, tr); err != nil {
+			if err := s.Jobs.EnqueueConfirmOfCredential(ctx, tx, tr, cred.RequestID); err != nil {
 				return d, err
+			}
+			if tr.Intake == bridge.IntakePeer {
+				if err := tx.SetStage(ctx, tr.Kind, store.Stage{TxnID: tr.PeerID, RID: tr.ID, BRN: tr.RegistrationNumber, Status: store.StageCredentialIssued}); err != nil {
+					return d, err
+				}
 			}
 			d.Outcome = store.DeliveryApplied
 		}
@@ -79,7 +105,7 @@ func (s *Service) ApplyCredential(ctx context.Context, eventID string, cred *mos
 	if err != nil || outcome == OutcomeDuplicate {
 		return outcome, err
 	}
-	s.log().InfoContext(ctx, "credential delivery", "event_id", eventID, "transaction_id", cred.RegistrationID, "outcome", outcome)
+	s.log().InfoContext(ctx, "credential delivery", "event_id", eventID, "transaction_id", found, "outcome", outcome)
 	return outcome, nil
 }
 

@@ -62,7 +62,9 @@ func (s *Service) acceptRecord(ctx context.Context, rec *bridge.Record, tr *brid
 		if out.Packet == nil {
 			return nil, bridge.Errorf(bridge.EInternal, "the country configuration forwarded the record without a packet")
 		}
+		record := tr.Packet.Record // the webhook payload the OpenCRVS side forwards
 		tr.Packet = *out.Packet
+		tr.Packet.Record = record
 	}
 	return s.accept(ctx, tr.RecordID, []intakeItem{{tr: tr, forward: out.Forward, reason: out.Reason}})
 }
@@ -204,13 +206,8 @@ func (s *Service) AcceptMapped(ctx context.Context, body []byte, caller Caller) 
 
 // namesIdentity reports whether fields name a MOSIP identity.
 func namesIdentity(fields map[string]json.RawMessage) bool {
-	for _, f := range bridge.IdentityRefFields {
-		var v string
-		if raw, ok := fields[f]; ok && json.Unmarshal(raw, &v) == nil && strings.TrimSpace(v) != "" {
-			return true
-		}
-	}
-	return false
+	_, v := bridge.IdentityRef(fields)
+	return v != ""
 }
 
 func certificateNumber(fields map[string]json.RawMessage, name string) (string, error) {

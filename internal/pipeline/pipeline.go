@@ -42,6 +42,8 @@ type Service struct {
 	Tracer trace.Tracer
 	// Backfill configures the intake of historic records (backfill.go).
 	Backfill BackfillConfig
+	// Split configures the MOSIP side's intake (split.go).
+	Split SplitConfig
 }
 
 // Accepted is one transaction an intake created or found.
@@ -69,6 +71,9 @@ type intakeItem struct {
 	// key is the dedupe key: one live transaction per key ("" for
 	// <event>:<tracking id>).
 	key string
+	// handoff: a forwarded record is queued by SplitConfig.Handoff after
+	// the commit, not by a job inserted here.
+	handoff bool
 }
 
 // accept stores the items and their first jobs in one database transaction:
@@ -135,16 +140,18 @@ func (s *Service) insertItem(ctx context.Context, tx *store.Tx, requestRecordID 
 		return Accepted{ID: live.ID, Event: live.Kind, State: live.State, TrackingID: live.TrackingID,
 			RegistrationNumber: live.RegistrationNumber, Corrects: live.Corrects, Duplicate: true}, nil
 	}
-	id, err := tx.NextAID(ctx, s.AID)
-	if err != nil {
-		return Accepted{}, err
+	id := tr.ID // the MOSIP side's record may bring its AID
+	if id == "" {
+		if id, err = tx.NextAID(ctx, s.AID); err != nil {
+			return Accepted{}, err
+		}
+		tr.ID = id
 	}
-	tr.ID = id
 	tr.TraceParent = telemetry.TraceParent(ctx)
 	if it.forward {
 		tr.State = bridge.StateQueued
 		err = tx.Insert(ctx, tr, key, "accepted: "+it.reason)
-		if err == nil {
+		if err == nil && !it.handoff {
 			err = s.Jobs.EnqueueSubmit(ctx, tx, id)
 		}
 	} else {
@@ -155,6 +162,9 @@ func (s *Service) insertItem(ctx context.Context, tx *store.Tx, requestRecordID 
 		if err == nil {
 			err = s.Jobs.EnqueueConfirm(ctx, tx, id)
 		}
+	}
+	if err == nil && tr.Intake == bridge.IntakePeer {
+		err = tx.SetStage(ctx, tr.Kind, peerStage(tr, it.reason))
 	}
 	if err != nil {
 		return Accepted{}, err

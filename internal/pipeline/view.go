@@ -17,6 +17,10 @@ type TransactionView struct {
 	TrackingID         string           `json:"trackingId"`
 	RegistrationNumber string           `json:"registrationNumber"`
 	Intake             bridge.Intake    `json:"intake"`
+	// PeerID is, in the split design, the same record's id at the other
+	// mediator (the MOSIP side's AID on the OpenCRVS side; the OpenCRVS
+	// side's transaction on the MOSIP side).
+	PeerID string `json:"peerId,omitempty"`
 	// OpenCRVSVersion decides how the answer goes back (GraphQL for 1.8,
 	// tRPC for 1.9); ActionID is the 1.9 REGISTER action.
 	OpenCRVSVersion bridge.OpenCRVSVersion `json:"opencrvsVersion"`
@@ -51,7 +55,7 @@ type EventView struct {
 func View(tr *bridge.Transaction, events []bridge.Event) TransactionView {
 	v := TransactionView{
 		ID: tr.ID, Event: tr.Kind, State: tr.State, RecordID: tr.RecordID, TrackingID: tr.TrackingID,
-		RegistrationNumber: tr.RegistrationNumber, Intake: tr.Intake, Attempts: tr.Attempts,
+		RegistrationNumber: tr.RegistrationNumber, Intake: tr.Intake, PeerID: tr.PeerID, Attempts: tr.Attempts,
 		OpenCRVSVersion: tr.Version, ActionID: tr.ActionID, Corrects: tr.Corrects,
 		LastError: tr.LastError, RejectReason: tr.RejectReason, SkipReason: tr.SkipReason,
 		NationalIDIssued: tr.UIN != "" || tr.VID != "",

@@ -100,7 +100,7 @@ func (t *Tx) importOne(ctx context.Context, it ImportItem) (ImportOutcome, error
 			record_id, action_id, tracking_id, registration_number, state, token, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		tr.ID, it.DedupeKey, tr.Kind, tr.Version, tr.Intake, tr.RecordID, tr.ActionID, tr.TrackingID,
-		tr.RegistrationNumber, tr.State, nullable(t.s.seal(tr.Token)), created.UnixMilli(), now.UnixMilli())
+		tr.RegistrationNumber, tr.State, nullable(t.s.seal(tr.ID, tr.Token)), created.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return "", unavailable("import transaction", err)
 	}

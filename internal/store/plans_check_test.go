@@ -41,7 +41,7 @@ var tinyTables = map[string]string{
 // identifying columns pick one record's rows, however long the history.
 var identifying = []string{
 	"id", "rowid", "dedupe_key", "record_id", "tracking_id", "registration_number", "uin", "vid",
-	"transaction_id", "event_id", "name", "key",
+	"transaction_id", "event_id", "name", "key", "peer_id", "txn_id", "rid",
 }
 
 // timeColumns narrow a search to a window of time when bounded on both

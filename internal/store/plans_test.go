@@ -237,6 +237,47 @@ func testQueryPlans(t *testing.T, db testDB) {
 			return s.UpdateShared(ctx, "plan", func([]byte) ([]byte, error) { return []byte(`{"n":1}`), nil })
 		}},
 		{"Store.LoadShared", func() error { _, err := s.LoadShared(ctx, "plan"); return err }},
+		// The split design: peer ids, the MOSIP side's stages, envelope
+		// replays (pruned with the deliveries, above).
+		{"Tx.SetPeerID", func() error {
+			return inTx(func(tx *Tx) error { _, err := tx.SetPeerID(ctx, submitted, "PEER-S"); return err })
+		}},
+		{"Store.TransactionByPeerID", func() error { _, err := s.TransactionByPeerID(ctx, "PEER-S"); return err }},
+		{"Tx.PeerBirthByRegistrationNumber", func() error {
+			return inTx(func(tx *Tx) error {
+				_, err := tx.PeerBirthByRegistrationNumber(ctx, "HIST000000000019")
+				return ignoreNotFound(err)
+			})
+		}},
+		{"Tx.WebhookRecordByRegistrationNumber", func() error {
+			return inTx(func(tx *Tx) error {
+				_, err := tx.WebhookRecordByRegistrationNumber(ctx, "HIST000000000019")
+				return ignoreNotFound(err)
+			})
+		}},
+		{"Tx.TransactionByPeerID", func() error {
+			return inTx(func(tx *Tx) error { _, err := tx.TransactionByPeerID(ctx, "PEER-S"); return err })
+		}},
+		{"Tx.SetStage", func() error {
+			return inTx(func(tx *Tx) error {
+				return tx.SetStage(ctx, bridge.EventBirth, Stage{TxnID: "PLAN-TXN", RID: submitted, Status: StageRIDGenerated})
+			})
+		}},
+		{"Store.SetStage", func() error {
+			if err := s.SetStage(ctx, bridge.EventBirth, Stage{TxnID: "PLAN-TXN", BRN: "2026PLAN", Status: StagePacketSynced}); err != nil {
+				return err
+			}
+			return s.SetStage(ctx, bridge.EventDeath, Stage{TxnID: "PLAN-TXN-D", RID: dead, Status: StageQueued})
+		}},
+		{"Store.StageOf", func() error { _, err := s.StageOf(ctx, bridge.EventBirth, "PLAN-TXN"); return err }},
+		{"Store.StagesByRID", func() error { _, err := s.StagesByRID(ctx, bridge.EventDeath, dead); return err }},
+		{"Tx.RememberEnvelope", func() error {
+			return inTx(func(tx *Tx) error { _, err := tx.RememberEnvelope(ctx, "plan-env-1", t0.Add(time.Hour)); return err })
+		}},
+		{"Store.RememberEnvelope", func() error {
+			_, err := s.RememberEnvelope(ctx, "plan-env-1", t0.Add(time.Hour)) // a replay
+			return err
+		}},
 		// Import from the Node mosip-api.
 		{"Store.Import", func() error {
 			tr := sampleTransaction("PLANIMPORT", "PLAN-IMPORT")
@@ -417,3 +458,12 @@ func sqliteTables(t *testing.T, s *Store) map[string]bool {
 }
 
 func oneLine(query string) string { return strings.Join(strings.Fields(query), " ") }
+
+// ignoreNotFound is nil for ENotFound: a lookup's plan is what is checked,
+// not whether the seeded history has a match.
+func ignoreNotFound(err error) error {
+	if bridge.ErrorCodeOf(err) == bridge.ENotFound {
+		return nil
+	}
+	return err
+}

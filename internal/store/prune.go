@@ -6,9 +6,12 @@ import (
 )
 
 // PruneDeliveries forgets at most limit WebSub deliveries received before
-// cutoff, oldest first, and says how many it forgot. Deliveries are kept to
-// recognise a redelivery; past the deduplication window a redelivered event
-// finds its transaction long finished, and the state machine ignores it.
+// cutoff, oldest first, and at most limit envelope keys that expired
+// (RememberEnvelope), and says how many it forgot of both. Deliveries are
+// kept to recognise a redelivery; past the deduplication window a
+// redelivered event finds its transaction long finished, and the state
+// machine ignores it. An envelope key is kept until its envelope expires:
+// a replay after that is refused for its age.
 func (s *Store) PruneDeliveries(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	var n int64
 	err := s.InTx(ctx, func(tx *Tx) error {
@@ -18,7 +21,11 @@ func (s *Store) PruneDeliveries(ctx context.Context, cutoff time.Time, limit int
 		if err != nil {
 			return unavailable("prune deliveries", err)
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		envelopes, err := tx.pruneEnvelopes(ctx, limit)
+		n += envelopes
 		return err
 	})
 	return int(n), err

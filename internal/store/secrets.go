@@ -14,16 +14,24 @@ import (
 	"opencrvs-mosip/internal/bridge"
 )
 
-// sealedPrefix starts every value sealed by a Sealer: "v1:<key id>:<base64
-// of nonce and AES-256-GCM ciphertext>". A stored value without it is
-// plaintext from before encryption (Rotate seals those).
-const sealedPrefix = "v1:"
+// sealedPrefix starts every value a Sealer seals: "v2:<key id>:<base64 of
+// nonce and AES-256-GCM ciphertext>", with the key id and the row (the
+// transaction id) as additional data. "v1:" values, sealed before the row
+// was bound, bind the key id only; they still open, and Rotate re-seals
+// them. A stored value with neither prefix is plaintext from before
+// encryption (Rotate seals those too).
+const (
+	sealedPrefix   = "v2:"
+	sealedPrefixV1 = "v1:"
+)
 
 // Sealer encrypts the secrets the store keeps (the OpenCRVS record tokens)
 // with AES-256-GCM. It holds a current key, which seals, and older keys,
 // which still open what they sealed until Rotate re-seals it. The key id
-// is stored with each value and bound to it as additional data, so a value
-// cannot be moved to another key id.
+// and the row are bound to each value as additional data, so a value
+// cannot be moved to another key id, nor copied to another transaction
+// (whoever can write the database cannot give one record's token to
+// another).
 type Sealer struct {
 	current string
 	aeads   map[string]cipher.AEAD
@@ -77,28 +85,32 @@ func GenerateKey(id string) (string, error) {
 // CurrentKeyID is the id of the key that seals.
 func (s *Sealer) CurrentKeyID() string { return s.current }
 
-// Seal encrypts plain with the current key.
-func (s *Sealer) Seal(plain string) string {
+// Seal encrypts plain, the secret of row, with the current key.
+func (s *Sealer) Seal(row, plain string) string {
 	aead := s.aeads[s.current]
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
 		panic("store: no randomness for a nonce: " + err.Error())
 	}
-	out := aead.Seal(nonce, nonce, []byte(plain), []byte(s.current))
+	out := aead.Seal(nonce, nonce, []byte(plain), boundData(s.current, row))
 	return sealedPrefix + s.current + ":" + base64.RawStdEncoding.EncodeToString(out)
 }
+
+// boundData is the additional data of a v2 value: the key id and the row,
+// NUL-separated (neither holds a NUL: key ids are checked, row ids are
+// the mediator's own).
+func boundData(keyID, row string) []byte { return []byte(keyID + "\x00" + row) }
 
 // errUnknownKey: a value sealed with a key the Sealer does not hold.
 var errUnknownKey = errors.New("sealed with a key STORE_ENCRYPTION_KEY does not hold")
 
-// Open decrypts a sealed value; a value that is not sealed is returned as
-// it is (plaintext stored before encryption), with sealed false.
-func (s *Sealer) Open(stored string) (plain string, sealed bool, err error) {
-	rest, ok := strings.CutPrefix(stored, sealedPrefix)
-	if !ok {
+// Open decrypts row's sealed value; a value that is not sealed is returned
+// as it is (plaintext stored before encryption), with sealed false.
+func (s *Sealer) Open(row, stored string) (plain string, sealed bool, err error) {
+	v2, id, b64, sealed, ok := parseSealed(stored)
+	if !sealed {
 		return stored, false, nil
 	}
-	id, b64, ok := strings.Cut(rest, ":")
 	if !ok {
 		return "", true, errors.New("malformed sealed value")
 	}
@@ -110,31 +122,52 @@ func (s *Sealer) Open(stored string) (plain string, sealed bool, err error) {
 	if err != nil || len(raw) < aead.NonceSize() {
 		return "", true, errors.New("malformed sealed value")
 	}
-	p, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(id))
+	ad := []byte(id)
+	if v2 {
+		ad = boundData(id, row)
+	}
+	p, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], ad)
 	if err != nil {
-		return "", true, fmt.Errorf("key %q: the value does not decrypt (wrong key or tampered)", id)
+		return "", true, fmt.Errorf("key %q: the value does not decrypt (wrong key, tampered, or copied from another row)", id)
 	}
 	return string(p), true, nil
+}
+
+// parseSealed splits a stored value into its version (v2, or v1), key id
+// and base64 payload. sealed is false for plaintext; ok is false for a
+// sealed value without the colon after its key id.
+func parseSealed(stored string) (v2 bool, keyID, payload string, sealed, ok bool) {
+	rest, v2 := strings.CutPrefix(stored, sealedPrefix)
+	if !v2 {
+		if rest, sealed = strings.CutPrefix(stored, sealedPrefixV1); !sealed {
+			return false, "", "", false, false
+		}
+	}
+	keyID, payload, ok = strings.Cut(rest, ":")
+	return v2, keyID, payload, true, ok
 }
 
 // keyIDOf returns the key id a stored value is sealed with ("" when it is
 // plaintext).
 func keyIDOf(stored string) string {
-	rest, ok := strings.CutPrefix(stored, sealedPrefix)
-	if !ok {
-		return ""
-	}
-	id, _, _ := strings.Cut(rest, ":")
+	_, id, _, _, _ := parseSealed(stored)
 	return id
 }
 
-// seal is what the store writes for a token: sealed when the store has a
-// Sealer ("" stays "": no token).
-func (s *Store) seal(token string) string {
+// isCurrent reports whether a stored value is sealed as Seal seals now: with
+// the current key, bound to its row.
+func (s *Sealer) isCurrent(stored string) bool {
+	v2, id, _, _, _ := parseSealed(stored)
+	return v2 && id == s.current
+}
+
+// seal is what the store writes for transaction id's token: sealed when
+// the store has a Sealer ("" stays "": no token).
+func (s *Store) seal(id, token string) string {
 	if token == "" || s.sealer == nil {
 		return token
 	}
-	return s.sealer.Seal(token)
+	return s.sealer.Seal(id, token)
 }
 
 // openToken decrypts a transaction's token as read from the database.
@@ -150,7 +183,7 @@ func (s *Store) openToken(t *bridge.Transaction) error {
 		}
 		return nil
 	}
-	plain, _, err := s.sealer.Open(t.Token)
+	plain, _, err := s.sealer.Open(t.ID, t.Token)
 	if err != nil {
 		return &bridge.Error{Code: bridge.EInternal, Message: "transaction " + t.ID + ": the OpenCRVS token cannot be read: " + err.Error(), Err: err}
 	}
@@ -158,10 +191,10 @@ func (s *Store) openToken(t *bridge.Transaction) error {
 	return nil
 }
 
-// Rotate seals every stored token with the current key: tokens sealed with
-// older keys and plaintext ones from before encryption. It returns how
-// many it re-sealed; afterwards older keys can be dropped from
-// STORE_ENCRYPTION_KEY.
+// Rotate seals every stored token with the current key, bound to its row:
+// tokens sealed with older keys or before the row was bound, and plaintext
+// ones from before encryption. It returns how many it re-sealed;
+// afterwards older keys can be dropped from STORE_ENCRYPTION_KEY.
 func (s *Store) Rotate(ctx context.Context) (int, error) {
 	if s.sealer == nil {
 		return 0, errors.New("store: no STORE_ENCRYPTION_KEY: nothing to rotate to")
@@ -178,7 +211,7 @@ func (s *Store) Rotate(ctx context.Context) (int, error) {
 			rows.Close()
 			return 0, unavailable("read tokens", err)
 		}
-		if keyIDOf(it.token) != s.sealer.CurrentKeyID() {
+		if !s.sealer.isCurrent(it.token) {
 			todo = append(todo, it)
 		}
 	}
@@ -191,13 +224,13 @@ func (s *Store) Rotate(ctx context.Context) (int, error) {
 		batch := todo[start:min(start+500, len(todo))]
 		err := s.InDurableTx(ctx, func(tx *Tx) error {
 			for _, it := range batch {
-				plain, _, err := s.sealer.Open(it.token)
+				plain, _, err := s.sealer.Open(it.id, it.token)
 				if err != nil {
 					return fmt.Errorf("store: transaction %s: %w", it.id, err)
 				}
 				// Only if unchanged meanwhile (a resend may have replaced it).
 				res, err := tx.tx.ExecContext(ctx, `UPDATE transactions SET token = $1 WHERE id = $2 AND token = $3`,
-					s.sealer.Seal(plain), it.id, it.token)
+					s.sealer.Seal(it.id, plain), it.id, it.token)
 				if err != nil {
 					return unavailable("re-seal token", err)
 				}

@@ -22,33 +22,33 @@ type querier interface {
 
 const transactionColumns = `id, event_kind, opencrvs_version, intake, record_id, tracking_id,
 	registration_number, state, token, packet, skip_reason, attempts, last_error, uin, vid,
-	created_at, updated_at, reject_reason, dead_from, check_at, checks, corrects, action_id`
+	created_at, updated_at, reject_reason, dead_from, check_at, checks, corrects, action_id, peer_id`
 
 // insertColumns are the columns a new transaction sets; the others start
 // at their defaults.
 const insertColumns = `id, event_kind, opencrvs_version, intake, record_id, tracking_id,
 	registration_number, state, token, packet, skip_reason, attempts, last_error, uin, vid,
-	created_at, updated_at, corrects, action_id`
+	created_at, updated_at, corrects, action_id, peer_id`
 
 // summaryColumns are transactionColumns without the packet, which most
 // readers do not need and which is the costly part to decode.
 const summaryColumns = `id, event_kind, opencrvs_version, intake, record_id, tracking_id,
 	registration_number, state, token, NULL, skip_reason, attempts, last_error, uin, vid,
-	created_at, updated_at, reject_reason, dead_from, check_at, checks, corrects, action_id`
+	created_at, updated_at, reject_reason, dead_from, check_at, checks, corrects, action_id, peer_id`
 
 func scanTransaction(row interface{ Scan(...any) error }) (*bridge.Transaction, error) {
 	var (
 		t                       bridge.Transaction
-		token, packet           sql.NullString
+		token, packet, peer     sql.NullString
 		created, updat, checkAt int64
 	)
 	err := row.Scan(&t.ID, &t.Kind, &t.Version, &t.Intake, &t.RecordID, &t.TrackingID,
 		&t.RegistrationNumber, &t.State, &token, &packet, &t.SkipReason, &t.Attempts, &t.LastError,
-		&t.UIN, &t.VID, &created, &updat, &t.RejectReason, &t.DeadFrom, &checkAt, &t.Checks, &t.Corrects, &t.ActionID)
+		&t.UIN, &t.VID, &created, &updat, &t.RejectReason, &t.DeadFrom, &checkAt, &t.Checks, &t.Corrects, &t.ActionID, &peer)
 	if err != nil {
 		return nil, err
 	}
-	t.Token = token.String
+	t.Token, t.PeerID = token.String, peer.String
 	if packet.Valid {
 		if err := json.Unmarshal([]byte(packet.String), &t.Packet); err != nil {
 			return nil, fmt.Errorf("store: transaction %s: stored packet: %w", t.ID, err)
@@ -122,7 +122,7 @@ func (t *Tx) LiveByDedupeKey(ctx context.Context, key string) (*bridge.Transacti
 }
 
 // Insert stores a new transaction in its initial state and logs how it got
-// there.
+// there. A PeerID another transaction has already is refused (EConflict).
 func (t *Tx) Insert(ctx context.Context, tr *bridge.Transaction, dedupeKey, reason string) error {
 	now := t.s.now().UTC()
 	tr.CreatedAt, tr.UpdatedAt = now, now
@@ -135,11 +135,14 @@ func (t *Tx) Insert(ctx context.Context, tr *bridge.Transaction, dedupeKey, reas
 		packet = string(b)
 	}
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO transactions (`+insertColumns+`, dedupe_key, traceparent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		tr.ID, tr.Kind, tr.Version, tr.Intake, tr.RecordID, tr.TrackingID, tr.RegistrationNumber,
-		tr.State, nullable(t.s.seal(tr.Token)), packet, tr.SkipReason, tr.Attempts, tr.LastError, tr.UIN, tr.VID,
-		now.UnixMilli(), now.UnixMilli(), tr.Corrects, tr.ActionID, dedupeKey, nullable(tr.TraceParent))
+		tr.State, nullable(t.s.seal(tr.ID, tr.Token)), packet, tr.SkipReason, tr.Attempts, tr.LastError, tr.UIN, tr.VID,
+		now.UnixMilli(), now.UnixMilli(), tr.Corrects, tr.ActionID, nullable(tr.PeerID), dedupeKey, nullable(tr.TraceParent))
 	if err != nil {
+		if isPeerIDViolation(err) {
+			return peerIDTaken(tr.PeerID, err)
+		}
 		if isUniqueViolation(err) {
 			return &bridge.Error{Code: bridge.EConflict, Message: "the record is already being processed", Err: err}
 		}
@@ -152,7 +155,7 @@ func (t *Tx) Insert(ctx context.Context, tr *bridge.Transaction, dedupeKey, reas
 // one (a resend carries a fresher token).
 func (t *Tx) SetToken(ctx context.Context, id, token string) error {
 	_, err := t.tx.ExecContext(ctx, `UPDATE transactions SET token = $1, updated_at = $2
-		WHERE id = $3 AND token IS NOT NULL`, t.s.seal(token), t.s.now().UnixMilli(), id)
+		WHERE id = $3 AND token IS NOT NULL`, t.s.seal(id, token), t.s.now().UnixMilli(), id)
 	if err != nil {
 		return unavailable("update token", err)
 	}

@@ -10,6 +10,7 @@
 //	POST /v1/authmanager/authenticate/clientidsecretkey
 //	     {request:{clientId, secretKey, appId}} -> token in
 //	     Set-Cookie: Authorization=<JWT>; Max-Age=<ttl>; Path=/; Secure; HttpOnly
+//	GET  /v1/authmanager/authorize/admin/validateToken  (token check: userId, role)
 //	PUT  /commons/v1/packetmanager/createPacket         (packet manager)
 //	POST /registrationprocessor/v1/workflowmanager/workflowinstance
 //	POST /registrationprocessor/v1/registrationstatus/search

@@ -26,6 +26,7 @@ const (
 func (s *Sim) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("POST "+PathAuth, s.withFaults(EndpointAuth, s.handleAuth))
+	m.HandleFunc("GET "+PathValidateToken, s.withFaults(EndpointAuth, s.handleValidateToken))
 	m.HandleFunc("PUT "+PathCreatePacket, s.withFaults(EndpointCreatePacket, s.handleCreatePacket))
 	m.HandleFunc("POST "+PathWorkflow, s.withFaults(EndpointWorkflow, s.handleWorkflow))
 	m.HandleFunc("POST "+PathStatusSearch, s.withFaults(EndpointStatus, s.handleStatusSearch))

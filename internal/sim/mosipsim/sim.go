@@ -47,6 +47,9 @@ type Config struct {
 	// mosip-regproc-client and mosip-websub-client, both "abcdeABCDE123456".
 	Clients  map[string]string
 	TokenTTL time.Duration // auth token lifetime, default 1h
+	// ClientRoles are the roles validateToken reports for each client's
+	// tokens. nil: every client has DefaultClientRoles.
+	ClientRoles map[string][]string
 
 	// Providers is the packet manager's writer table: source -> the
 	// processes it may write. nil: DefaultProviders.

@@ -181,7 +181,9 @@
 // /webhooks/{id} answers 204, known id or not.
 //
 // POST /sim/records {"kind":"birth"|"death", "delivery":"webhook"} (also
-// with "of" and "authenticated"; FHIR, 1.8, generated records only)
+// with "of" and "authenticated", and for a death without "of"
+// "deceasedNationalId": the deceased's UIN or VID; FHIR, 1.8, generated
+// records only)
 // registers the record at once (Task REGISTERED, registration number
 // <year><tracking id>, also as a BIRTH_REGISTRATION_NUMBER or
 // DEATH_REGISTRATION_NUMBER identifier of the child or the deceased) and

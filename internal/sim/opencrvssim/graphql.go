@@ -32,6 +32,9 @@ var identifierTypes = []string{
 	"DRIVING_LICENSE", "REFUGEE_NUMBER", "ALIEN_NUMBER", "OTHER", "SOCIAL_SECURITY_NO",
 	"BIRTH_REGISTRATION_NUMBER", "DEATH_REGISTRATION_NUMBER", "MARRIAGE_REGISTRATION_NUMBER",
 	"BIRTH_CONFIGURABLE_IDENTIFIER_1", "BIRTH_CONFIGURABLE_IDENTIFIER_2", "BIRTH_CONFIGURABLE_IDENTIFIER_3",
+	// The UIN token MOSIP makes for OpenCRVS (opencrvs-core #4827, renamed
+	// from MOSIP_UINTOKEN), which core's migrations treat as an identifier.
+	"MOSIP_PSUT_TOKEN_ID",
 }
 
 // graphQLRequest is the body of POST /graphql.

@@ -40,6 +40,11 @@ type sendRequest struct {
 	// Delivery is "mediator" (the default: the country config's
 	// event-registration hook) or DeliveryWebhook.
 	Delivery string `json:"delivery"`
+	// DeceasedNationalID, for a generated death without "of", is the
+	// deceased's national ID (UIN or VID) instead of a random one: a person
+	// MOSIP knows (the split design's deaths, whose births OpenCRVS holds
+	// only a UIN token of).
+	DeceasedNationalID string `json:"deceasedNationalId"`
 
 	modeGiven bool
 }
@@ -85,6 +90,8 @@ func decodeSendRequest(body []byte) (sendRequest, error) {
 		return req, fmt.Errorf("a %s needs \"of\": the id of the registered record it corrects", req.Kind)
 	case req.Of != "" && req.Kind != KindDeath && !correction:
 		return req, errors.New(`"of" names the birth of a death's deceased ("kind":"death") or the record a correction corrects; give one of those kinds`)
+	case req.DeceasedNationalID != "" && (req.Kind != KindDeath || req.Of != ""):
+		return req, errors.New(`"deceasedNationalId" is for a generated death without "of" ("kind":"death")`)
 	case req.Bundle != nil && (req.Of != "" || correction):
 		return req, errors.New(`a death with "of" and a correction are generated from the earlier record: give "of", not a bundle`)
 	case req.Changes != nil && !correction:
@@ -493,6 +500,9 @@ func (s *Sim) generate(req sendRequest) (kind string, d *declaration, trackingID
 		d = s.gen.deathOf(now, authenticated, deceased)
 	case kind == KindDeath:
 		d = s.gen.death(now, authenticated)
+		if req.DeceasedNationalID != "" {
+			d.subject.nid = req.DeceasedNationalID
+		}
 	default:
 		d = s.gen.birth(now, authenticated)
 	}
