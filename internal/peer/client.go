@@ -10,10 +10,10 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 
 	"opencrvs-mosip/internal/bridge"
 	"opencrvs-mosip/internal/envelope"
+	"opencrvs-mosip/internal/telemetry"
 )
 
 // Paths under Client.URL, as the existing mediators serve them.
@@ -280,20 +280,9 @@ func errorDetail(body []byte) (code, message string) {
 	}
 }
 
-// clean bounds a peer's text and drops control characters, so that it can
-// go into an error and a log line.
-func clean(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	if r := []rune(s); len(r) > maxMessageRunes {
-		s = string(r[:maxMessageRunes]) + "..."
-	}
-	return strings.TrimSpace(s)
-}
+// clean bounds a peer's text and drops control characters and invalid
+// UTF-8, so that it can go into an error and a log line.
+func clean(s string) string { return telemetry.Printable(s, maxMessageRunes) }
 
 // checkAID accepts what MOSIP's RID generator makes (29 digits) and any
 // other short id of letters, digits, '-' and '_'.
