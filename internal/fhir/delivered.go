@@ -3,6 +3,7 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -46,14 +47,136 @@ const (
 //
 // Errors are *bridge.Error, as for Parse.
 func ParseDelivered(data []byte) (*bridge.Record, error) {
+	rec, _, err := parseDelivered(data)
+	return rec, err
+}
+
+func parseDelivered(data []byte) (*bridge.Record, *parser, error) {
 	p, err := load(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rec *bridge.Record
+	if p.first("Composition") >= 0 {
+		rec, err = p.finish(p.record())
+	} else {
+		rec, err = p.finish(p.taskRecord())
+	}
+	return rec, p, err
+}
+
+// WithSubjectIdentifier returns the delivered bundle data with the
+// identifier {type: typ as an OpenCRVS identifier-type coding, value} on
+// the Patient ParseDelivered takes for the record's subject (the child of
+// a birth, the deceased of a death), in place of any identifier of type
+// typ it had. The other entries, and the other fields of that Patient,
+// are kept as they came. A bundle ParseDelivered refuses is refused with
+// the same error; a document bundle without the subject's section is
+// returned as it is (no other Patient is the record's subject, and the
+// receiver refuses or maps the record as it would without the identifier).
+func WithSubjectIdentifier(data []byte, typ, value string) ([]byte, error) {
+	rec, p, err := parseDelivered(data)
 	if err != nil {
 		return nil, err
 	}
-	if p.first("Composition") >= 0 {
-		return p.finish(p.record())
+	subject := rec.Child
+	if rec.Event == bridge.EventDeath {
+		subject = rec.Deceased
 	}
-	return p.finish(p.taskRecord())
+	si := -1
+	for i, person := range p.persons {
+		if subject != nil && person == subject {
+			si = i
+		}
+	}
+	if si < 0 {
+		return data, nil
+	}
+
+	// The parser read the bundle into structs, matching member names
+	// without regard to case, as encoding/json does: the edit below finds
+	// the same members.
+	var bundle, resource map[string]json.RawMessage
+	var entries []map[string]json.RawMessage
+	var ids []json.RawMessage
+	if err := json.Unmarshal(data, &bundle); err != nil {
+		return nil, err
+	}
+	entryKey, err := member(bundle, "entry", "")
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(bundle[entryKey], &entries); err != nil {
+		return nil, err
+	}
+	at := fmt.Sprintf("entry[%d]", si)
+	resKey, err := member(entries[si], "resource", at)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(entries[si][resKey], &resource); err != nil {
+		return nil, err
+	}
+	idKey, err := member(resource, "identifier", at+".resource")
+	if err != nil {
+		return nil, err
+	}
+	if raw, ok := resource[idKey]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &ids); err != nil {
+			return nil, decodeError(at+".resource.identifier", err)
+		}
+	}
+	kept := ids[:0]
+	for _, raw := range ids {
+		var id identifier
+		if json.Unmarshal(raw, &id) != nil || !id.Type.is(typ) {
+			kept = append(kept, raw)
+		}
+	}
+	added, err := json.Marshal(map[string]any{
+		"type":  map[string]any{"coding": []coding{{System: sysIdentifierType, Code: typ}}},
+		"value": value,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if resource[idKey], err = json.Marshal(append(kept, added)); err != nil {
+		return nil, err
+	}
+	if entries[si][resKey], err = json.Marshal(resource); err != nil {
+		return nil, err
+	}
+	if bundle[entryKey], err = json.Marshal(entries); err != nil {
+		return nil, err
+	}
+	return json.Marshal(bundle)
+}
+
+// errCaseVariants marks a JSON object with two members whose names differ
+// only in case (WithSubjectIdentifier).
+var errCaseVariants = errors.New("members whose names differ only in case")
+
+// member returns the name of obj's member that encoding/json decodes into
+// a struct field called name: name itself, or the one member equal to it
+// under case folding; name when there is none. Two candidates are
+// refused: encoding/json takes the last in the text, which a map does not
+// keep.
+func member(obj map[string]json.RawMessage, name, path string) (string, error) {
+	found := ""
+	for k := range obj {
+		if !strings.EqualFold(k, name) {
+			continue
+		}
+		if found != "" {
+			return "", &bridge.Error{Code: bridge.EInvalid, Field: strings.TrimPrefix(path+"."+name, "."),
+				Message: fmt.Sprintf("the object has both %q and %q: write the member once", found, k), Err: errCaseVariants}
+		}
+		found = k
+	}
+	if found == "" {
+		return name, nil
+	}
+	return found, nil
 }
 
 // taskRecord reads a bundle without a Composition (ParseDelivered).

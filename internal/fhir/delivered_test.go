@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -300,6 +301,9 @@ func FuzzParseDelivered(f *testing.F) {
 	f.Add(mustRead(f, "incoming-death-bundle.json"))
 	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Task","code":{"coding":[{"code":"DEATH"}]},"focus":{"reference":"Composition/c"},` +
 		`"identifier":[{"system":"x-tracking-id","value":"T"}]}},{"resource":{"resourceType":"Patient","deceasedBoolean":true,"identifier":[{"type":"DEATH_REGISTRATION_NUMBER"}]}}]}`))
+	// Found by this target: member names in another case (WithSubjectIdentifier).
+	f.Add([]byte(`{"resourCeTYpe":"Bundle","entrY":[{"resourCe":{"resourCeTYpe":"Task","Code":{"Coding":[{"Code":"DEATH"}]},"foCus":{"referenCe":"Composition/0"},` +
+		`"identifier":[{"sYstem":"-tracking-id","vAlue":"0"}]}},{"resourCE":{"resourCeTYpe":"Patient","identifier":[{"tYpe":"DEATH_REGISTRATION_NUMBER"}]}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rec, err := ParseDelivered(data)
 		if err != nil {
@@ -321,6 +325,41 @@ func FuzzParseDelivered(f *testing.F) {
 		if subject == nil && !hasComposition(data) {
 			t.Fatalf("accepted a Task bundle without the registered person")
 		}
+		// The identifier the OpenCRVS side adds is the one the MOSIP side
+		// reads back, on the same person.
+		out, err := WithSubjectIdentifier(data, "MOSIP_AID", "fuzz-aid")
+		if errors.Is(err, errCaseVariants) {
+			return // which of the two ParseDelivered read is not known
+		}
+		if err != nil {
+			t.Fatalf("WithSubjectIdentifier refused a bundle ParseDelivered accepts: %v", err)
+		}
+		again, err := ParseDelivered(out)
+		if err != nil {
+			t.Fatalf("the bundle with the identifier added no longer parses: %v", err)
+		}
+		if subject == nil {
+			if !bytes.Equal(out, data) {
+				t.Fatalf("a bundle without the subject was changed")
+			}
+			return
+		}
+		got := again.Child
+		if again.Event == bridge.EventDeath {
+			got = again.Deceased
+		}
+		n := 0
+		for _, id := range got.Identifiers {
+			if id.Type == "MOSIP_AID" {
+				n++
+				if id.Value != "fuzz-aid" {
+					t.Fatalf("subject's MOSIP_AID %q, want the one added", id.Value)
+				}
+			}
+		}
+		if n != 1 {
+			t.Fatalf("subject has %d MOSIP_AID identifiers, want 1", n)
+		}
 	})
 }
 
@@ -341,4 +380,110 @@ func hasComposition(data []byte) bool {
 		}
 	}
 	return false
+}
+
+// WithSubjectIdentifier puts the identifier on the Patient ParseDelivered
+// reads as the subject, wherever it stands in the bundle, and replaces one
+// of the same type in either form.
+func TestWithSubjectIdentifier(t *testing.T) {
+	t.Parallel()
+	aidOf := func(p *bridge.Person) []string {
+		var got []string
+		for _, id := range p.Identifiers {
+			if id.Type == "MOSIP_AID" {
+				got = append(got, id.Value)
+			}
+		}
+		return got
+	}
+
+	// A death without a registration number identifier: the deceased is
+	// found by its deceased flag, after another Patient (the informant).
+	var death map[string]any
+	if err := json.Unmarshal(webhookBundle(t, "sampleDataFromOpencrvsDeath1.json"), &death); err != nil {
+		t.Fatal(err)
+	}
+	resource(death, 1)["identifier"] = []any{}
+	informant := map[string]any{"resource": map[string]any{"resourceType": "Patient", "id": "informant", "name": []any{map[string]any{"given": []any{"Ann"}}}}}
+	death["entry"] = append([]any{entries(death)[0], informant}, entries(death)[1:]...)
+	data, _ := json.Marshal(death)
+	out, err := WithSubjectIdentifier(data, "MOSIP_AID", "10001100010000120250101000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := ParseDelivered(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aidOf(rec.Deceased); !cmp.Equal(got, []string{"10001100010000120250101000000"}) {
+		t.Errorf("deceased's MOSIP_AID %v, want the one added", got)
+	}
+	var after map[string]any
+	if err := json.Unmarshal(out, &after); err != nil {
+		t.Fatal(err)
+	}
+	if ids, ok := resource(after, 1)["identifier"]; ok {
+		t.Errorf("the informant's Patient got identifiers %v, want none", ids)
+	}
+
+	// A birth whose child has a MOSIP_AID already (the old string form):
+	// it is replaced, the registration number kept.
+	var birth map[string]any
+	if err := json.Unmarshal(webhookBundle(t, "sampleDataFromOpencrvs1.json"), &birth); err != nil {
+		t.Fatal(err)
+	}
+	before, err := ParseDelivered(webhookBundle(t, "sampleDataFromOpencrvs1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range entries(birth) {
+		if r := resource(birth, i); r["resourceType"] == "Patient" {
+			r["identifier"] = append(r["identifier"].([]any), map[string]any{"type": "MOSIP_AID", "value": "old"})
+		}
+	}
+	data, _ = json.Marshal(birth)
+	if out, err = WithSubjectIdentifier(data, "MOSIP_AID", "new"); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err = ParseDelivered(out); err != nil {
+		t.Fatal(err)
+	}
+	if got := aidOf(rec.Child); !cmp.Equal(got, []string{"new"}) {
+		t.Errorf("child's MOSIP_AID %v, want only the new one", got)
+	}
+	if rec.Child.Identifiers[0] != before.Child.Identifiers[0] {
+		t.Errorf("child's first identifier %+v, want %+v kept", rec.Child.Identifiers[0], before.Child.Identifiers[0])
+	}
+
+	// Member names are matched as the parser matches them, without regard
+	// to case (a fuzzed input found that the edit missed "entrY"); two
+	// spellings of one member are refused, not guessed.
+	odd := []byte(`{"resourceType":"Bundle","entrY":[{"resourcE":{"resourceType":"Task","code":{"coding":[{"code":"DEATH"}]},` +
+		`"focus":{"reference":"Composition/c"},"identifier":[{"system":"x-tracking-id","value":"T"}]}},` +
+		`{"Resource":{"resourceType":"Patient","deceasedBoolean":true,"IDENTIFIER":[{"type":"DEATH_REGISTRATION_NUMBER","value":"D1"}]}}]}`)
+	if out, err = WithSubjectIdentifier(odd, "MOSIP_AID", "A2"); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err = ParseDelivered(out); err != nil {
+		t.Fatal(err)
+	}
+	if got := aidOf(rec.Deceased); !cmp.Equal(got, []string{"A2"}) || len(rec.Deceased.Identifiers) != 2 {
+		t.Errorf("identifiers %+v, want the registration number and MOSIP_AID A2", rec.Deceased.Identifiers)
+	}
+	twice := bytes.Replace(odd, []byte(`"deceasedBoolean"`), []byte(`"identifier":[],"deceasedBoolean"`), 1)
+	if _, err := ParseDelivered(twice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WithSubjectIdentifier(twice, "MOSIP_AID", "A2"); !errors.Is(err, errCaseVariants) || bridge.ErrorCodeOf(err) != bridge.EInvalid {
+		t.Errorf("\"identifier\" and \"IDENTIFIER\": %v, want EInvalid naming both", err)
+	}
+
+	// A bundle ParseDelivered refuses is refused the same way.
+	resource(death, 2)["deceasedBoolean"] = false
+	delete(resource(death, 2), "deceasedDateTime")
+	data, _ = json.Marshal(death)
+	_, want := ParseDelivered(data)
+	if _, err := WithSubjectIdentifier(data, "MOSIP_AID", "x"); err == nil || want == nil || err.Error() != want.Error() {
+		t.Errorf("no subject: %v, want ParseDelivered's refusal %v", err, want)
+	}
 }

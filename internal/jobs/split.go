@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"opencrvs-mosip/internal/bridge"
+	"opencrvs-mosip/internal/fhir"
 	"opencrvs-mosip/internal/mosip"
 	"opencrvs-mosip/internal/peer"
 	"opencrvs-mosip/internal/store"
@@ -173,9 +174,9 @@ func (r *Runner) refused(ctx context.Context, tr *bridge.Transaction, attempt in
 }
 
 // withMOSIPAID adds the identifier MOSIP_AID=aid to the subject of the
-// webhook payload's bundle (the Patient with the registration number; the
-// first Patient if none has it), replacing one it has. The rest of the
-// payload is kept as it came.
+// webhook payload's bundle, the Patient the MOSIP side will read as the
+// record's subject (fhir.WithSubjectIdentifier), replacing one it has. The
+// rest of the payload is kept as it came.
 func withMOSIPAID(payload []byte, aid string) ([]byte, error) {
 	var body map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &body); err != nil {
@@ -185,66 +186,13 @@ func withMOSIPAID(payload []byte, aid string) ([]byte, error) {
 	if err := json.Unmarshal(body["event"], &event); err != nil {
 		return nil, fmt.Errorf("the stored webhook payload has no event: %w", err)
 	}
-	var contexts []map[string]json.RawMessage
+	var contexts []json.RawMessage
 	if err := json.Unmarshal(event["context"], &contexts); err != nil || len(contexts) == 0 {
 		return nil, fmt.Errorf("the stored webhook payload has no event.context bundle")
 	}
-	var entries []map[string]json.RawMessage
-	if err := json.Unmarshal(contexts[0]["entry"], &entries); err != nil {
-		return nil, fmt.Errorf("the stored webhook bundle has no entries: %w", err)
-	}
-	subject, first := -1, -1
-	resources := make([]map[string]json.RawMessage, len(entries))
-	for i, e := range entries {
-		var res map[string]json.RawMessage
-		if json.Unmarshal(e["resource"], &res) != nil {
-			continue
-		}
-		var typ string
-		if json.Unmarshal(res["resourceType"], &typ) != nil || typ != "Patient" {
-			continue
-		}
-		resources[i] = res
-		if first < 0 {
-			first = i
-		}
-		if subject < 0 && hasRegistrationNumber(res["identifier"]) {
-			subject = i
-		}
-	}
-	if subject < 0 {
-		subject = first
-	}
-	if subject < 0 {
-		return nil, fmt.Errorf("the stored webhook bundle has no Patient to add the MOSIP_AID to")
-	}
-	res := resources[subject]
-	var ids []json.RawMessage
-	if raw, ok := res["identifier"]; ok {
-		if err := json.Unmarshal(raw, &ids); err != nil {
-			return nil, fmt.Errorf("the subject's identifiers are not a list: %w", err)
-		}
-	}
-	kept := ids[:0]
-	for _, id := range ids {
-		if identifierType(id) != "MOSIP_AID" {
-			kept = append(kept, id)
-		}
-	}
-	aidJSON, _ := json.Marshal(map[string]any{
-		"type":  map[string]any{"coding": []any{map[string]string{"system": "http://opencrvs.org/specs/identifier-type", "code": "MOSIP_AID"}}},
-		"value": aid,
-	})
-	kept = append(kept, aidJSON)
 	var err error
-	if res["identifier"], err = json.Marshal(kept); err != nil {
-		return nil, err
-	}
-	if entries[subject]["resource"], err = json.Marshal(res); err != nil {
-		return nil, err
-	}
-	if contexts[0]["entry"], err = json.Marshal(entries); err != nil {
-		return nil, err
+	if contexts[0], err = fhir.WithSubjectIdentifier(contexts[0], "MOSIP_AID", aid); err != nil {
+		return nil, fmt.Errorf("the stored webhook bundle: %w", err)
 	}
 	if event["context"], err = json.Marshal(contexts); err != nil {
 		return nil, err
@@ -253,48 +201,6 @@ func withMOSIPAID(payload []byte, aid string) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(body)
-}
-
-// identifierType reads a FHIR identifier's type in both forms OpenCRVS
-// has used: type.coding[].code, or the old bare string.
-func identifierType(raw json.RawMessage) string {
-	var id struct {
-		Type json.RawMessage `json:"type"`
-	}
-	if json.Unmarshal(raw, &id) != nil {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(id.Type, &s) == nil {
-		return s
-	}
-	var cc struct {
-		Coding []struct {
-			Code string `json:"code"`
-		} `json:"coding"`
-	}
-	if json.Unmarshal(id.Type, &cc) == nil {
-		for _, c := range cc.Coding {
-			if c.Code != "" {
-				return c.Code
-			}
-		}
-	}
-	return ""
-}
-
-func hasRegistrationNumber(raw json.RawMessage) bool {
-	var ids []json.RawMessage
-	if json.Unmarshal(raw, &ids) != nil {
-		return false
-	}
-	for _, id := range ids {
-		switch identifierType(id) {
-		case "BIRTH_REGISTRATION_NUMBER", "DEATH_REGISTRATION_NUMBER":
-			return true
-		}
-	}
-	return false
 }
 
 // uploadPacket builds a birth's packet, syncs it with the registration
